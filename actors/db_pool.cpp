@@ -1,0 +1,120 @@
+#include "actors/db_pool.hpp"
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "persistence/errc.hpp"
+
+namespace facilityd {
+
+namespace {
+
+// -- workers ------------------------------------------------------------------
+
+struct worker_state {
+  std::unique_ptr<store> db;
+};
+
+db_actor::behavior_type db_worker(db_actor::stateful_pointer<worker_state> self,
+                                  db_pool_actor pool, store_factory make) {
+  self->state.db = make();
+  // Telling the pool first is safe: the reply leaves when the handler
+  // returns, before the pool's next request can arrive.
+  auto done = [self, pool] {
+    self->send(pool, idle_atom::value, caf::actor_cast<db_actor>(self));
+  };
+  return {
+    [self, done](record_atom, const scan_request& s,
+                 const decision& d) -> caf::result<recorded_scan> {
+      auto res = self->state.db->record_scan(s, d);
+      done();
+      return res;
+    },
+    [self, done](load_atom, facility_id id) -> caf::result<facility_state> {
+      auto res = self->state.db->load_facility(id);
+      done();
+      return res;
+    },
+  };
+}
+
+// -- the pool -----------------------------------------------------------------
+
+struct pending {
+  std::function<void(const db_actor&)> run;
+  std::function<void(caf::error)> fail;
+};
+
+struct pool_state {
+  std::vector<db_actor> idle;
+  std::deque<pending> queue;
+  size_t queue_limit = 0;
+};
+
+using pool_pointer = db_pool_actor::stateful_pointer<pool_state>;
+
+template <class T, class... Ts>
+caf::result<T> dispatch(pool_pointer self, Ts... args) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<T>();
+  if (!st.idle.empty()) {
+    auto worker = st.idle.back();
+    st.idle.pop_back();
+    rp.delegate(worker, args...);
+  } else if (st.queue.size() >= st.queue_limit) {
+    rp.deliver(make_error(errc::busy, "database queue full"));
+  } else {
+    st.queue.push_back(pending{
+      [rp, args...](const db_actor& w) mutable { rp.delegate(w, args...); },
+      [rp](caf::error e) mutable { rp.deliver(std::move(e)); }});
+  }
+  return rp;
+}
+
+db_pool_actor::behavior_type db_pool(pool_pointer self, db_pool_options opts,
+                                     store_factory make) {
+  self->state.queue_limit = opts.queue_limit;
+  auto me = caf::actor_cast<db_pool_actor>(self);
+  for (size_t i = 0; i < opts.workers; ++i)
+    self->state.idle.push_back(
+      self->spawn<caf::detached + caf::linked>(db_worker, me, make));
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& p : self->state.queue)
+      p.fail(make_error(errc::shutting_down, "database pool stopped"));
+    self->state.queue.clear();
+    self->quit(msg.reason);
+  });
+  return {
+    [self](record_atom, scan_request& s,
+           decision& d) -> caf::result<recorded_scan> {
+      return dispatch<recorded_scan>(self, record_atom::value, std::move(s),
+                                     std::move(d));
+    },
+    [self](load_atom, facility_id id) -> caf::result<facility_state> {
+      return dispatch<facility_state>(self, load_atom::value, id);
+    },
+    [self](idle_atom, db_actor& worker) {
+      auto& st = self->state;
+      if (st.queue.empty()) {
+        st.idle.push_back(std::move(worker));
+        return;
+      }
+      auto next = std::move(st.queue.front());
+      st.queue.pop_front();
+      next.run(worker);
+    },
+  };
+}
+
+}  // namespace
+
+db_pool_actor spawn_db_pool(caf::actor_system& sys, db_pool_options opts,
+                            store_factory make_store) {
+  return sys.spawn(db_pool, opts, std::move(make_store));
+}
+
+}  // namespace facilityd

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <caf/actor_system.hpp>
+#include <caf/timespan.hpp>
+
+#include "actors/messages.hpp"
+#include "rules/directory.hpp"
+#include "rules/facility_state.hpp"
+
+namespace facilityd {
+
+struct facility_options {
+  /// How long the actor waits for one database request. Keep it above the
+  /// database's statement timeout: a request that times out here may still
+  /// commit there, so the actor re-reads its facility before going on.
+  caf::timespan db_timeout = std::chrono::seconds{10};
+  /// How often one scan is decided again after a conflict (the version
+  /// fence) or a commit of unknown outcome, before it fails as unavailable.
+  int max_attempts = 4;
+};
+
+struct facility_actor_state {
+  std::optional<facility_state> facility;
+  std::shared_ptr<const directory> dir;
+  db_actor db;
+  facility_options opts;
+  /// Memory may differ from the database (a conflict, or a commit whose
+  /// outcome is unknown): re-read before deciding the next scan.
+  bool stale = false;
+};
+
+/// The behavior of a facility actor: owns `initial` (none: the actor for
+/// scans at unknown readers), decides each scan against it, writes the
+/// decision through `db` and applies it once committed. While a scan's
+/// request is out, every other message waits in the mailbox.
+facility_actor::behavior_type facility(
+  facility_actor::stateful_pointer<facility_actor_state> self,
+  std::optional<facility_state> initial, std::shared_ptr<const directory> dir,
+  db_actor db, facility_options opts);
+
+/// Builds the reply for a recorded scan, naming the participant if known.
+scan_reply make_reply(const recorded_scan& r, const directory& dir);
+
+}  // namespace facilityd

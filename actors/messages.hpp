@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "rules/facility_state.hpp"
+#include "rules/scan.hpp"
+
+namespace facilityd {
+
+using scan_atom = caf::atom_constant<caf::atom("scan")>;
+using record_atom = caf::atom_constant<caf::atom("record")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using state_atom = caf::atom_constant<caf::atom("state")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+
+/// The answer to a scan once its transaction has committed: what the
+/// gateway protocol turns into an ACK line.
+struct scan_reply {
+  outcome result = outcome::denied_unknown_reader;
+  bool replayed = false;  // the scan had been recorded before
+  visit_id visit = 0;     // 0 for denials
+  int32_t closed = 0;     // visits force-closed with a last keyholder
+  std::string name;       // the participant's name, empty when unknown
+};
+
+/// A database worker, or the pool that hands requests to idle workers.
+/// Both answer each request after its transaction has ended.
+using db_actor = caf::typed_actor<
+  caf::replies_to<record_atom, scan_request, decision>::with<recorded_scan>,
+  caf::replies_to<load_atom, facility_id>::with<facility_state>>;
+
+/// The pool also hears from its workers when they become idle.
+using db_pool_actor = db_actor::extend<caf::reacts_to<idle_atom, db_actor>>;
+
+/// The single owner of one facility's state (or, for the actor that takes
+/// scans at unknown readers, of no facility). Handles one request at a time:
+/// a scan is decided, committed and answered before the next one starts.
+using facility_actor = caf::typed_actor<
+  caf::replies_to<scan_atom, scan_request>::with<scan_reply>,
+  caf::replies_to<state_atom>::with<facility_state>>;
+
+/// The entry point for scans: routes each one to the facility actor of its
+/// reader. This is the interface the network layer talks to.
+using registry_actor = caf::typed_actor<
+  caf::replies_to<scan_atom, scan_request>::with<scan_reply>,
+  caf::replies_to<state_atom, facility_id>::with<facility_state>,
+  caf::replies_to<list_atom>::with<std::vector<facility_id>>>;
+
+}  // namespace facilityd
+
+// These types only travel between actors of one process, never to another
+// node, so they need no serialization.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::scan_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::scan_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::recorded_scan)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::decision)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::facility_state)

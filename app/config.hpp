@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
+
+#include "actors/registry.hpp"
+#include "persistence/store.hpp"
+#include "util/log.hpp"
+
+namespace facilityd {
+
+/// facilityd's settings: CAF's own configuration mechanism, so each one can
+/// come from the INI file (under its [section]) or the command line
+/// (--section.key=value), the command line winning. --help lists them.
+class facilityd_config : public caf::actor_system_config {
+ public:
+  facilityd_config();
+
+  /// Checks what CAF's parser cannot: ranges and relations between values.
+  /// Returns an empty string when everything is fine, else the problem.
+  std::string validate() const;
+
+  pg_store_options store_options() const;
+  server_options actor_options() const;
+  log_level level() const;
+
+  // [db]
+  std::string dsn;
+  size_t pool_size = 4;
+  size_t queue_limit = 4096;
+  caf::timespan connect_timeout = std::chrono::seconds{5};
+  caf::timespan statement_timeout = std::chrono::seconds{5};
+  caf::timespan request_timeout = std::chrono::seconds{10};
+  caf::timespan startup_wait = std::chrono::seconds{30};
+
+  // [log]
+  std::string log_level_name = "info";
+
+  // [server]
+  std::string server_name = "facilityd";
+};
+
+}  // namespace facilityd

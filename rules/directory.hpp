@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace facilityd {
+
+using participant_id = int64_t;
+using facility_id = int64_t;
+using visit_id = int64_t;
+
+struct participant {
+  participant_id id = 0;
+  std::string name;
+  bool keyholder = false;
+  bool suspended = false;
+};
+
+/// Who may scan where: participants, their badges and the facility of each
+/// reader. A value type: the server builds one at start-up and hands
+/// read-only copies to the actors that need it.
+class directory {
+ public:
+  void add_participant(participant p);
+
+  /// Assigns badge `uid` to participant `owner`, replacing an earlier owner.
+  void add_badge(std::string uid, participant_id owner);
+
+  void add_reader(std::string reader, facility_id where);
+
+  /// Returns the owner of badge `uid`, or null for an unknown badge.
+  const participant* find_by_badge(std::string_view uid) const;
+
+  const participant* find(participant_id id) const;
+
+  std::optional<facility_id> facility_of(std::string_view reader) const;
+
+  size_t participant_count() const { return participants_.size(); }
+
+ private:
+  // Transparent hashing lets string_view look-ups skip building a string.
+  struct string_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  template <class V>
+  using string_map =
+    std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
+
+  std::unordered_map<participant_id, participant> participants_;
+  string_map<participant_id> badges_;
+  string_map<facility_id> readers_;
+};
+
+}  // namespace facilityd
