@@ -28,17 +28,17 @@ db_actor::behavior_type db_worker(db_actor::stateful_pointer<worker_state> self,
     self->send(pool, idle_atom::value, caf::actor_cast<db_actor>(self));
   };
   return {
-    [self, done](record_atom, const scan_request& s,
-                 const decision& d) -> caf::result<recorded_scan> {
-      auto res = self->state.db->record_scan(s, d);
-      done();
-      return res;
-    },
-    [self, done](load_atom, facility_id id) -> caf::result<facility_state> {
-      auto res = self->state.db->load_facility(id);
-      done();
-      return res;
-    },
+      [self, done](record_atom, const scan_request& s,
+                   const decision& d) -> caf::result<recorded_scan> {
+        auto res = self->state.db->record_scan(s, d);
+        done();
+        return res;
+      },
+      [self, done](load_atom, facility_id id) -> caf::result<facility_state> {
+        auto res = self->state.db->load_facility(id);
+        done();
+        return res;
+      },
   };
 }
 
@@ -69,8 +69,8 @@ caf::result<T> dispatch(pool_pointer self, Ts... args) {
     rp.deliver(make_error(errc::busy, "database queue full"));
   } else {
     st.queue.push_back(pending{
-      [rp, args...](const db_actor& w) mutable { rp.delegate(w, args...); },
-      [rp](caf::error e) mutable { rp.deliver(std::move(e)); }});
+        [rp, args...](const db_actor& w) mutable { rp.delegate(w, args...); },
+        [rp](caf::error e) mutable { rp.deliver(std::move(e)); }});
   }
   return rp;
 }
@@ -81,7 +81,7 @@ db_pool_actor::behavior_type db_pool(pool_pointer self, db_pool_options opts,
   auto me = caf::actor_cast<db_pool_actor>(self);
   for (size_t i = 0; i < opts.workers; ++i)
     self->state.idle.push_back(
-      self->spawn<caf::detached + caf::linked>(db_worker, me, make));
+        self->spawn<caf::detached + caf::linked>(db_worker, me, make));
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& p : self->state.queue)
       p.fail(make_error(errc::shutting_down, "database pool stopped"));
@@ -89,24 +89,24 @@ db_pool_actor::behavior_type db_pool(pool_pointer self, db_pool_options opts,
     self->quit(msg.reason);
   });
   return {
-    [self](record_atom, scan_request& s,
-           decision& d) -> caf::result<recorded_scan> {
-      return dispatch<recorded_scan>(self, record_atom::value, std::move(s),
-                                     std::move(d));
-    },
-    [self](load_atom, facility_id id) -> caf::result<facility_state> {
-      return dispatch<facility_state>(self, load_atom::value, id);
-    },
-    [self](idle_atom, db_actor& worker) {
-      auto& st = self->state;
-      if (st.queue.empty()) {
-        st.idle.push_back(std::move(worker));
-        return;
-      }
-      auto next = std::move(st.queue.front());
-      st.queue.pop_front();
-      next.run(worker);
-    },
+      [self](record_atom, scan_request& s,
+             decision& d) -> caf::result<recorded_scan> {
+        return dispatch<recorded_scan>(self, record_atom::value, std::move(s),
+                                       std::move(d));
+      },
+      [self](load_atom, facility_id id) -> caf::result<facility_state> {
+        return dispatch<facility_state>(self, load_atom::value, id);
+      },
+      [self](idle_atom, db_actor& worker) {
+        auto& st = self->state;
+        if (st.queue.empty()) {
+          st.idle.push_back(std::move(worker));
+          return;
+        }
+        auto next = std::move(st.queue.front());
+        st.queue.pop_front();
+        next.run(worker);
+      },
   };
 }
 

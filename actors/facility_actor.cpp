@@ -13,8 +13,8 @@ using self_pointer = facility_actor::stateful_pointer<facility_actor_state>;
 using reply_promise = caf::typed_response_promise<scan_reply>;
 
 bool is_timeout(const caf::error& e) {
-  return e.category() == caf::atom("system")
-         && e.code() == static_cast<uint8_t>(caf::sec::request_timeout);
+  return e.category() == caf::atom("system") &&
+         e.code() == static_cast<uint8_t>(caf::sec::request_timeout);
 }
 
 // Failures after which the database may hold something memory does not:
@@ -35,8 +35,7 @@ decision decide_scan(const facility_actor_state& st, const scan_request& s) {
   return decide(*st.facility, st.dir->find_by_badge(s.badge));
 }
 
-void run_scan(self_pointer self, scan_request s, reply_promise rp,
-              int attempt);
+void run_scan(self_pointer self, scan_request s, reply_promise rp, int attempt);
 
 // Re-reads the facility from the database, replacing memory, then calls
 // `next`; on failure calls `fail` and memory stays stale.
@@ -44,20 +43,20 @@ template <class Next, class Fail>
 void reread(self_pointer self, Next next, Fail fail) {
   auto& st = self->state;
   self->request(st.db, st.opts.db_timeout, load_atom::value, st.facility->id)
-    .await(
-      [self, next](facility_state& fresh) mutable {
-        LOG_INFO("facility", facility_label(self->state)
-                               << " re-read from the database at version "
-                               << fresh.version);
-        self->state.facility = std::move(fresh);
-        self->state.stale = false;
-        next();
-      },
-      [self, fail](caf::error& e) mutable {
-        LOG_WARNING("facility", facility_label(self->state)
-                                  << " cannot re-read: " << describe(e));
-        fail(make_error(errc::unavailable, describe(e)));
-      });
+      .await(
+          [self, next](facility_state& fresh) mutable {
+            LOG_INFO("facility", facility_label(self->state)
+                                     << " re-read from the database at version "
+                                     << fresh.version);
+            self->state.facility = std::move(fresh);
+            self->state.stale = false;
+            next();
+          },
+          [self, fail](caf::error& e) mutable {
+            LOG_WARNING("facility", facility_label(self->state)
+                                        << " cannot re-read: " << describe(e));
+            fail(make_error(errc::unavailable, describe(e)));
+          });
 }
 
 void on_failure(self_pointer self, scan_request s, reply_promise rp,
@@ -69,13 +68,13 @@ void on_failure(self_pointer self, scan_request s, reply_promise rp,
     return;
   }
   st.stale = st.facility.has_value();
-  LOG_DEBUG("facility", facility_label(st) << " scan " << s.gateway << "/"
-                                           << s.seq << " attempt " << attempt
-                                           << ": " << describe(e));
+  LOG_DEBUG("facility", facility_label(st)
+                            << " scan " << s.gateway << "/" << s.seq
+                            << " attempt " << attempt << ": " << describe(e));
   if (attempt + 1 >= st.opts.max_attempts) {
-    rp.deliver(make_error(errc::unavailable,
-                          "gave up after " + std::to_string(attempt + 1)
-                            + " attempts: " + describe(e)));
+    rp.deliver(make_error(errc::unavailable, "gave up after " +
+                                                 std::to_string(attempt + 1) +
+                                                 " attempts: " + describe(e)));
     return;
   }
   run_scan(self, std::move(s), rp, attempt + 1);
@@ -86,22 +85,22 @@ void run_scan(self_pointer self, scan_request s, reply_promise rp,
   auto& st = self->state;
   if (st.stale) {
     reread(
-      self, [self, s, rp, attempt] { run_scan(self, s, rp, attempt); },
-      [rp](caf::error e) mutable { rp.deliver(std::move(e)); });
+        self, [self, s, rp, attempt] { run_scan(self, s, rp, attempt); },
+        [rp](caf::error e) mutable { rp.deliver(std::move(e)); });
     return;
   }
   auto d = decide_scan(st, s);
   self->request(st.db, st.opts.db_timeout, record_atom::value, s, d)
-    .await(
-      [self, d, rp](recorded_scan& r) mutable {
-        auto& st = self->state;
-        // A replay changed nothing; a fresh commit is exactly `d`.
-        if (!r.replayed && st.facility) apply(*st.facility, d, r.committed);
-        rp.deliver(make_reply(r, *st.dir));
-      },
-      [self, s, rp, attempt](caf::error& e) mutable {
-        on_failure(self, std::move(s), rp, attempt, e);
-      });
+      .await(
+          [self, d, rp](recorded_scan& r) mutable {
+            auto& st = self->state;
+            // A replay changed nothing; a fresh commit is exactly `d`.
+            if (!r.replayed && st.facility) apply(*st.facility, d, r.committed);
+            rp.deliver(make_reply(r, *st.dir));
+          },
+          [self, s, rp, attempt](caf::error& e) mutable {
+            on_failure(self, std::move(s), rp, attempt, e);
+          });
 }
 
 }  // namespace
@@ -127,22 +126,22 @@ facility_actor::behavior_type facility(self_pointer self,
   st.db = std::move(db);
   st.opts = opts;
   return {
-    [self](scan_atom, scan_request& s) -> caf::result<scan_reply> {
-      auto rp = self->make_response_promise<scan_reply>();
-      run_scan(self, std::move(s), rp, 0);
-      return rp;
-    },
-    [self](state_atom) -> caf::result<facility_state> {
-      auto& st = self->state;
-      if (!st.facility)
-        return make_error(errc::rejected, "this actor owns no facility");
-      if (!st.stale) return *st.facility;
-      auto rp = self->make_response_promise<facility_state>();
-      reread(
-        self, [self, rp]() mutable { rp.deliver(*self->state.facility); },
-        [rp](caf::error e) mutable { rp.deliver(std::move(e)); });
-      return rp;
-    },
+      [self](scan_atom, scan_request& s) -> caf::result<scan_reply> {
+        auto rp = self->make_response_promise<scan_reply>();
+        run_scan(self, std::move(s), rp, 0);
+        return rp;
+      },
+      [self](state_atom) -> caf::result<facility_state> {
+        auto& st = self->state;
+        if (!st.facility)
+          return make_error(errc::rejected, "this actor owns no facility");
+        if (!st.stale) return *st.facility;
+        auto rp = self->make_response_promise<facility_state>();
+        reread(
+            self, [self, rp]() mutable { rp.deliver(*self->state.facility); },
+            [rp](caf::error e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
   };
 }
 

@@ -37,9 +37,9 @@ struct facility_actor_state {
 /// decision through `db` and applies it once committed. While a scan's
 /// request is out, every other message waits in the mailbox.
 facility_actor::behavior_type facility(
-  facility_actor::stateful_pointer<facility_actor_state> self,
-  std::optional<facility_state> initial, std::shared_ptr<const directory> dir,
-  db_actor db, facility_options opts);
+    facility_actor::stateful_pointer<facility_actor_state> self,
+    std::optional<facility_state> initial, std::shared_ptr<const directory> dir,
+    db_actor db, facility_options opts);
 
 /// Builds the reply for a recorded scan, naming the participant if known.
 scan_reply make_reply(const recorded_scan& r, const directory& dir);

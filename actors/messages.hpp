@@ -34,8 +34,8 @@ struct scan_reply {
 /// A database worker, or the pool that hands requests to idle workers.
 /// Both answer each request after its transaction has ended.
 using db_actor = caf::typed_actor<
-  caf::replies_to<record_atom, scan_request, decision>::with<recorded_scan>,
-  caf::replies_to<load_atom, facility_id>::with<facility_state>>;
+    caf::replies_to<record_atom, scan_request, decision>::with<recorded_scan>,
+    caf::replies_to<load_atom, facility_id>::with<facility_state>>;
 
 /// The pool also hears from its workers when they become idle.
 using db_pool_actor = db_actor::extend<caf::reacts_to<idle_atom, db_actor>>;
@@ -43,16 +43,16 @@ using db_pool_actor = db_actor::extend<caf::reacts_to<idle_atom, db_actor>>;
 /// The single owner of one facility's state (or, for the actor that takes
 /// scans at unknown readers, of no facility). Handles one request at a time:
 /// a scan is decided, committed and answered before the next one starts.
-using facility_actor = caf::typed_actor<
-  caf::replies_to<scan_atom, scan_request>::with<scan_reply>,
-  caf::replies_to<state_atom>::with<facility_state>>;
+using facility_actor =
+    caf::typed_actor<caf::replies_to<scan_atom, scan_request>::with<scan_reply>,
+                     caf::replies_to<state_atom>::with<facility_state>>;
 
 /// The entry point for scans: routes each one to the facility actor of its
 /// reader. This is the interface the network layer talks to.
 using registry_actor = caf::typed_actor<
-  caf::replies_to<scan_atom, scan_request>::with<scan_reply>,
-  caf::replies_to<state_atom, facility_id>::with<facility_state>,
-  caf::replies_to<list_atom>::with<std::vector<facility_id>>>;
+    caf::replies_to<scan_atom, scan_request>::with<scan_reply>,
+    caf::replies_to<state_atom, facility_id>::with<facility_state>,
+    caf::replies_to<list_atom>::with<std::vector<facility_id>>>;
 
 }  // namespace facilityd
 

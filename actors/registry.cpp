@@ -38,28 +38,29 @@ registry_actor::behavior_type registry(self_pointer self, world w,
   for (auto& f : w.facilities) {
     auto id = f.id;
     st.facilities.emplace(
-      id, self->spawn<caf::linked>(facility, std::optional{std::move(f)},
-                                   st.dir, db, opts.facility));
+        id, self->spawn<caf::linked>(facility, std::optional{std::move(f)},
+                                     st.dir, db, opts.facility));
   }
   st.nowhere = self->spawn<caf::linked>(facility, std::nullopt, st.dir, db,
                                         opts.facility);
   return {
-    [self](scan_atom, scan_request& s) {
-      const auto& target = route(self->state, s.reader);
-      return self->delegate(target, scan_atom::value, std::move(s));
-    },
-    [self](state_atom, facility_id id) -> caf::result<facility_state> {
-      auto i = self->state.facilities.find(id);
-      if (i == self->state.facilities.end())
-        return make_error(errc::rejected,
-                          "no facility " + std::to_string(id));
-      return self->delegate(i->second, state_atom::value);
-    },
-    [self](list_atom) {
-      std::vector<facility_id> ids;
-      for (const auto& kv : self->state.facilities) ids.push_back(kv.first);
-      return ids;
-    },
+      [self](scan_atom, scan_request& s) {
+        const auto& target = route(self->state, s.reader);
+        return self->delegate(target, scan_atom::value, std::move(s));
+      },
+      [self](state_atom, facility_id id) -> caf::result<facility_state> {
+        auto i = self->state.facilities.find(id);
+        if (i == self->state.facilities.end())
+          return make_error(errc::rejected,
+                            "no facility " + std::to_string(id));
+        return self->delegate(i->second, state_atom::value);
+      },
+      [self](list_atom) {
+        std::vector<facility_id> ids;
+        for (const auto& kv : self->state.facilities)
+          ids.push_back(kv.first);
+        return ids;
+      },
   };
 }
 

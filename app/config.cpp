@@ -15,29 +15,29 @@ Duration as(caf::timespan x) {
 
 facilityd_config::facilityd_config() {
   opt_group{custom_options_, "db"}
-    .add(dsn, "dsn",
-         "libpq connection string; empty: PGHOST, PGPORT, ... as usual")
-    .add(pool_size, "pool-size", "database connections (worker threads)")
-    .add(queue_limit, "queue-limit",
-         "requests waiting for a connection before scans get 'busy'")
-    .add(connect_timeout, "connect-timeout", "time limit to connect")
-    .add(statement_timeout, "statement-timeout",
-         "PostgreSQL cancels a statement running longer than this")
-    .add(request_timeout, "request-timeout",
-         "a facility waits this long for one database request")
-    .add(startup_wait, "startup-wait",
-         "how long start-up waits for the database to become reachable");
-  opt_group{custom_options_, "log"}.add(
-    log_level_name, "level", "debug, info, warning or error");
-  opt_group{custom_options_, "server"}.add(
-    server_name, "name", "the name this server gives itself");
+      .add(dsn, "dsn",
+           "libpq connection string; empty: PGHOST, PGPORT, ... as usual")
+      .add(pool_size, "pool-size", "database connections (worker threads)")
+      .add(queue_limit, "queue-limit",
+           "requests waiting for a connection before scans get 'busy'")
+      .add(connect_timeout, "connect-timeout", "time limit to connect")
+      .add(statement_timeout, "statement-timeout",
+           "PostgreSQL cancels a statement running longer than this")
+      .add(request_timeout, "request-timeout",
+           "a facility waits this long for one database request")
+      .add(startup_wait, "startup-wait",
+           "how long start-up waits for the database to become reachable");
+  opt_group{custom_options_, "log"}.add(log_level_name, "level",
+                                        "debug, info, warning or error");
+  opt_group{custom_options_, "server"}.add(server_name, "name",
+                                           "the name this server gives itself");
 }
 
 std::string facilityd_config::validate() const {
   log_level ignored;
   if (!parse_log_level(log_level_name, ignored))
-    return "log.level must be debug, info, warning or error, not '"
-           + log_level_name + "'";
+    return "log.level must be debug, info, warning or error, not '" +
+           log_level_name + "'";
   if (pool_size < 1 || pool_size > 256)
     return "db.pool-size must be between 1 and 256";
   if (queue_limit < 1) return "db.queue-limit must be at least 1";
@@ -58,7 +58,7 @@ pg_store_options facilityd_config::store_options() const {
   pg_store_options out;
   out.dsn = dsn;
   out.connect_timeout_s =
-    static_cast<int>(as<std::chrono::seconds>(connect_timeout).count());
+      static_cast<int>(as<std::chrono::seconds>(connect_timeout).count());
   out.statement_timeout = as<std::chrono::milliseconds>(statement_timeout);
   return out;
 }

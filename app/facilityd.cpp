@@ -54,21 +54,23 @@ int run(facilityd_config& cfg) {
                                  << FACILITYD_VERSION << ")");
   auto opts = cfg.store_options();
   auto rec = recover(
-    opts, std::chrono::duration_cast<std::chrono::milliseconds>(cfg.startup_wait));
+      opts,
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.startup_wait));
   if (!rec) {
     LOG_ERROR("server", "start-up failed: " << describe(rec.error()));
     return 1;
   }
-  LOG_INFO("server", "recovered facilities=" << rec->w.facilities.size()
-                       << " open_visits=" << rec->w.open_visits
-                       << " participants=" << rec->w.dir.participant_count()
-                       << " migrations_applied=" << rec->migrations_applied
-                       << " in " << rec->took.count() << " ms");
+  LOG_INFO("server", "recovered facilities="
+                         << rec->w.facilities.size()
+                         << " open_visits=" << rec->w.open_visits
+                         << " participants=" << rec->w.dir.participant_count()
+                         << " migrations_applied=" << rec->migrations_applied
+                         << " in " << rec->took.count() << " ms");
 
   caf::actor_system sys{cfg};
   auto registry = spawn_registry(
-    sys, std::move(rec->w), [opts] { return make_pg_store(opts); },
-    cfg.actor_options());
+      sys, std::move(rec->w), [opts] { return make_pg_store(opts); },
+      cfg.actor_options());
 
   // CAF handles no signals; Asio waits for them on the main thread.
   boost::asio::io_context io;

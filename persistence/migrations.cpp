@@ -12,15 +12,15 @@ namespace {
 constexpr const char* lock_sql = "SELECT pg_advisory_xact_lock(7410266)";
 
 constexpr const char* create_table_sql =
-  "CREATE TABLE IF NOT EXISTS schema_migrations ("
-  " version text PRIMARY KEY,"
-  " applied_at timestamptz NOT NULL DEFAULT now())";
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version text PRIMARY KEY,"
+    " applied_at timestamptz NOT NULL DEFAULT now())";
 
 constexpr const char* is_applied_sql =
-  "SELECT 1 FROM schema_migrations WHERE version = $1";
+    "SELECT 1 FROM schema_migrations WHERE version = $1";
 
 constexpr const char* record_sql =
-  "INSERT INTO schema_migrations (version) VALUES ($1)";
+    "INSERT INTO schema_migrations (version) VALUES ($1)";
 
 caf::expected<size_t> apply_pending(pg_connection& conn) {
   for (auto sql : {lock_sql, create_table_sql})
@@ -34,8 +34,9 @@ caf::expected<size_t> apply_pending(pg_connection& conn) {
     if (found->rows() > 0) continue;
     std::string sql{m.sql};
     if (auto res = conn.exec(sql.c_str()); !res)
-      return make_error(errc::internal, "migration " + std::string{m.version}
-                                          + " failed: " + describe(res.error()));
+      return make_error(errc::internal,
+                        "migration " + std::string{m.version} +
+                            " failed: " + describe(res.error()));
     if (auto res = conn.exec(record_sql, version); !res) return res.error();
     ++applied;
   }

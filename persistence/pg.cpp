@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "persistence/errc.hpp"
+#include "util/log.hpp"
 
 namespace facilityd {
 
@@ -23,23 +24,29 @@ bool starts_with(const char* s, const char* prefix) {
 // Sorts a failed statement by what the caller can do about it.
 errc classify(const char* sqlstate) {
   if (sqlstate == nullptr) return errc::internal;
-  if (starts_with(sqlstate, "FD") || starts_with(sqlstate, "40")
-      || std::strcmp(sqlstate, "23505") == 0)
+  if (starts_with(sqlstate, "FD") || starts_with(sqlstate, "40") ||
+      std::strcmp(sqlstate, "23505") == 0)
     return errc::conflict;
   if (starts_with(sqlstate, "23") || starts_with(sqlstate, "22"))
     return errc::rejected;
   // Connection exceptions, operator intervention (shutdown, statement
   // timeout) and insufficient resources: the statement did not commit.
-  if (starts_with(sqlstate, "08") || starts_with(sqlstate, "57")
-      || starts_with(sqlstate, "53"))
+  if (starts_with(sqlstate, "08") || starts_with(sqlstate, "57") ||
+      starts_with(sqlstate, "53"))
     return errc::unavailable;
   return errc::internal;
+}
+
+// libpq prints server notices to stderr; they belong in the log instead.
+void log_notice(void*, const char* message) {
+  LOG_DEBUG("db", "notice: " << first_line(message));
 }
 
 std::vector<const char*> raw_params(const std::vector<pg_param>& params) {
   std::vector<const char*> out;
   out.reserve(params.size());
-  for (const auto& p : params) out.push_back(p ? p->c_str() : nullptr);
+  for (const auto& p : params)
+    out.push_back(p ? p->c_str() : nullptr);
   return out;
 }
 
@@ -66,10 +73,10 @@ caf::expected<pg_connection> pg_connection::open(const std::string& dsn,
   if (c == nullptr)
     return make_error(errc::unavailable, "cannot allocate a connection");
   pg_connection conn{c};
+  PQsetNoticeProcessor(c, log_notice, nullptr);
   if (PQstatus(c) != CONNECTION_OK)
-    return make_error(errc::unavailable,
-                      "cannot connect to PostgreSQL: "
-                        + first_line(PQerrorMessage(c)));
+    return make_error(errc::unavailable, "cannot connect to PostgreSQL: " +
+                                             first_line(PQerrorMessage(c)));
   return conn;
 }
 
@@ -80,13 +87,12 @@ caf::expected<pg_result> pg_connection::check(PGresult* raw) {
   if (!ok())
     // The request went out and the connection broke before the answer:
     // nobody can say whether it committed.
-    return make_error(errc::outcome_unknown,
-                      "connection lost: "
-                        + first_line(PQerrorMessage(conn_.get())));
-  const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE)
-                          : nullptr;
-  auto msg = first_line(raw ? PQresultErrorMessage(raw)
-                            : PQerrorMessage(conn_.get()));
+    return make_error(
+        errc::outcome_unknown,
+        "connection lost: " + first_line(PQerrorMessage(conn_.get())));
+  const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+  auto msg =
+      first_line(raw ? PQresultErrorMessage(raw) : PQerrorMessage(conn_.get()));
   return make_error(classify(state),
                     std::string{state ? state : "?????"} + " " + msg);
 }
@@ -96,7 +102,7 @@ caf::expected<pg_result> pg_connection::exec(const char* sql) {
 }
 
 caf::expected<pg_result> pg_connection::exec(
-  const char* sql, const std::vector<pg_param>& params) {
+    const char* sql, const std::vector<pg_param>& params) {
   auto raw = raw_params(params);
   return check(PQexecParams(conn_.get(), sql, static_cast<int>(raw.size()),
                             nullptr, raw.data(), nullptr, nullptr, 0));
@@ -108,11 +114,10 @@ caf::error pg_connection::prepare(const char* name, const char* sql) {
 }
 
 caf::expected<pg_result> pg_connection::exec_prepared(
-  const char* name, const std::vector<pg_param>& params) {
+    const char* name, const std::vector<pg_param>& params) {
   auto raw = raw_params(params);
-  return check(PQexecPrepared(conn_.get(), name,
-                              static_cast<int>(raw.size()), raw.data(),
-                              nullptr, nullptr, 0));
+  return check(PQexecPrepared(conn_.get(), name, static_cast<int>(raw.size()),
+                              raw.data(), nullptr, nullptr, 0));
 }
 
 std::string pg_array(const std::vector<int64_t>& xs) {

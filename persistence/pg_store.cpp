@@ -13,51 +13,49 @@ namespace facilityd {
 namespace {
 
 constexpr const char* record_scan_sql =
-  "SELECT o_replayed, o_outcome, o_participant, o_visit, o_closed, o_at_us,"
-  " o_version FROM record_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    "SELECT o_replayed, o_outcome, o_participant, o_visit, o_closed, o_at_us,"
+    " o_version FROM record_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 // One statement, so the facility row and its open visits come from one
 // snapshot. A facility without open visits yields one row of NULL visits.
 constexpr const char* load_facility_sql =
-  "SELECT f.name, f.capacity, f.version, v.id, v.participant_id,"
-  " p.is_keyholder, epoch_us(v.checked_in_at)"
-  " FROM facilities f"
-  " LEFT JOIN visits v ON v.facility_id = f.id AND v.checked_out_at IS NULL"
-  " LEFT JOIN participants p ON p.id = v.participant_id"
-  " WHERE f.id = $1";
+    "SELECT f.name, f.capacity, f.version, v.id, v.participant_id,"
+    " p.is_keyholder, epoch_us(v.checked_in_at)"
+    " FROM facilities f"
+    " LEFT JOIN visits v ON v.facility_id = f.id AND v.checked_out_at IS NULL"
+    " LEFT JOIN participants p ON p.id = v.participant_id"
+    " WHERE f.id = $1";
 
 constexpr const char* load_participants_sql =
-  "SELECT id, name, is_keyholder, suspended FROM participants";
+    "SELECT id, name, is_keyholder, suspended FROM participants";
 constexpr const char* load_badges_sql =
-  "SELECT uid, participant_id FROM badges";
-constexpr const char* load_readers_sql =
-  "SELECT id, facility_id FROM readers";
+    "SELECT uid, participant_id FROM badges";
+constexpr const char* load_readers_sql = "SELECT id, facility_id FROM readers";
 constexpr const char* load_facilities_sql =
-  "SELECT id, name, capacity, version FROM facilities ORDER BY id";
+    "SELECT id, name, capacity, version FROM facilities ORDER BY id";
 constexpr const char* load_open_visits_sql =
-  "SELECT v.id, v.participant_id, v.facility_id, p.is_keyholder,"
-  " epoch_us(v.checked_in_at)"
-  " FROM visits v JOIN participants p ON p.id = v.participant_id"
-  " WHERE v.checked_out_at IS NULL";
+    "SELECT v.id, v.participant_id, v.facility_id, p.is_keyholder,"
+    " epoch_us(v.checked_in_at)"
+    " FROM visits v JOIN participants p ON p.id = v.participant_id"
+    " WHERE v.checked_out_at IS NULL";
 
 pg_param opt_param(const std::optional<int64_t>& x) {
   if (!x) return std::nullopt;
   return std::to_string(*x);
 }
 
-std::vector<pg_param> record_params(const scan_request& s,
-                                    const decision& d) {
+std::vector<pg_param> record_params(const scan_request& s, const decision& d) {
   return {
-    s.gateway,
-    std::to_string(s.seq),
-    s.reader,
-    s.badge,
-    opt_param(d.facility),
-    opt_param(d.who),
-    std::string{to_string(d.result)},
-    std::to_string(d.expected_version),
-    d.closes != 0 ? pg_param{std::to_string(d.closes)} : std::nullopt,
-    pg_array(d.force_closed),
+      s.gateway,
+      std::to_string(s.seq),
+      s.reader,
+      s.badge,
+      opt_param(d.facility),
+      opt_param(d.who),
+      std::string{to_string(d.result)},
+      std::to_string(d.expected_version),
+      d.closes != 0 ? pg_param{std::to_string(d.closes)} : std::nullopt,
+      pg_array(d.force_closed),
   };
 }
 
@@ -66,8 +64,8 @@ caf::expected<recorded_scan> read_recorded(const pg_result& r) {
     return make_error(errc::internal, "record_scan returned no row");
   auto result = parse_outcome(r.text(0, 1));
   if (!result)
-    return make_error(errc::internal, "unknown stored outcome "
-                                        + std::string{r.text(0, 1)});
+    return make_error(errc::internal,
+                      "unknown stored outcome " + std::string{r.text(0, 1)});
   recorded_scan out;
   out.replayed = r.boolean(0, 0);
   out.result = *result;
@@ -119,8 +117,8 @@ class pg_store final : public store {
   caf::expected<world> load_world() override {
     auto conn = connection();
     if (!conn) return conn.error();
-    auto begin = (*conn)->exec(
-      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    auto begin =
+        (*conn)->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     if (!begin) return failed(begin.error());
     auto w = read_world(**conn);
     auto end = (*conn)->exec(w ? "COMMIT" : "ROLLBACK");
@@ -195,11 +193,10 @@ class pg_store final : public store {
     auto c = connect();
     if (!c) {
       backoff_ = backoff_.count() == 0
-                   ? opts_.min_backoff
-                   : std::min(backoff_ * 2, opts_.max_backoff);
+                     ? opts_.min_backoff
+                     : std::min(backoff_ * 2, opts_.max_backoff);
       next_attempt_ = now + backoff_;
-      if (!was_down_)
-        LOG_WARNING("db", describe(c.error()));
+      if (!was_down_) LOG_WARNING("db", describe(c.error()));
       was_down_ = true;
       return c.error();
     }
@@ -213,8 +210,8 @@ class pg_store final : public store {
   caf::expected<pg_connection> connect() {
     auto c = pg_connection::open(opts_.dsn, opts_.connect_timeout_s);
     if (!c) return c.error();
-    auto timeout = "SET statement_timeout = "
-                   + std::to_string(opts_.statement_timeout.count());
+    auto timeout = "SET statement_timeout = " +
+                   std::to_string(opts_.statement_timeout.count());
     if (auto res = c->exec(timeout.c_str()); !res) return res.error();
     if (auto e = c->prepare("record_scan", record_scan_sql)) return e;
     if (auto e = c->prepare("load_facility", load_facility_sql)) return e;

@@ -20,8 +20,8 @@ caf::expected<pg_connection> wait_for_database(const pg_store_options& opts,
     if (conn || std::chrono::steady_clock::now() + pause > deadline)
       return conn;
     if (!said)
-      LOG_WARNING("db", describe(conn.error())
-                          << "; retrying for up to " << wait.count() << " ms");
+      LOG_WARNING("db", describe(conn.error()) << "; retrying for up to "
+                                               << wait.count() << " ms");
     said = true;
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, opts.max_backoff);
@@ -43,7 +43,7 @@ caf::expected<recovery> recover(const pg_store_options& opts,
   if (!w) return w.error();
   out.w = std::move(*w);
   out.took = std::chrono::duration_cast<std::chrono::milliseconds>(
-    std::chrono::steady_clock::now() - start);
+      std::chrono::steady_clock::now() - start);
   return out;
 }
 

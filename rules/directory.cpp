@@ -26,7 +26,7 @@ const participant* directory::find(participant_id id) const {
 }
 
 std::optional<facility_id> directory::facility_of(
-  std::string_view reader) const {
+    std::string_view reader) const {
   auto i = readers_.find(reader);
   if (i == readers_.end()) return std::nullopt;
   return i->second;

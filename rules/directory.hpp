@@ -50,7 +50,7 @@ class directory {
   };
   template <class V>
   using string_map =
-    std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
+      std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
 
   std::unordered_map<participant_id, participant> participants_;
   string_map<participant_id> badges_;

@@ -6,8 +6,8 @@ namespace facilityd {
 
 size_t facility_state::keyholders_present() const {
   return static_cast<size_t>(
-    std::count_if(visits.begin(), visits.end(),
-                  [](const auto& kv) { return kv.second.keyholder; }));
+      std::count_if(visits.begin(), visits.end(),
+                    [](const auto& kv) { return kv.second.keyholder; }));
 }
 
 namespace {

@@ -69,9 +69,9 @@ struct decision {
 
 /// What the database assigned when it committed a decision.
 struct commit {
-  visit_id visit = 0;    // the new visit of a check-in, else the closed one
-  int64_t at_us = 0;     // the transaction's timestamp
-  int64_t version = 0;   // the facility's version after the commit
+  visit_id visit = 0;   // the new visit of a check-in, else the closed one
+  int64_t at_us = 0;    // the transaction's timestamp
+  int64_t version = 0;  // the facility's version after the commit
 };
 
 /// Decides a scan by `who` (null: unknown badge) at a reader of facility

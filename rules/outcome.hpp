@@ -20,10 +20,10 @@ enum class outcome : uint8_t {
 };
 
 inline constexpr outcome all_outcomes[] = {
-  outcome::checked_in,           outcome::checked_out,
-  outcome::checked_out_closed,   outcome::denied_closed,
-  outcome::denied_full,          outcome::denied_suspended,
-  outcome::denied_unknown_badge, outcome::denied_unknown_reader,
+    outcome::checked_in,           outcome::checked_out,
+    outcome::checked_out_closed,   outcome::denied_closed,
+    outcome::denied_full,          outcome::denied_suspended,
+    outcome::denied_unknown_badge, outcome::denied_unknown_reader,
 };
 
 std::string_view to_string(outcome x);

@@ -25,9 +25,9 @@ struct recorded_scan {
   bool replayed = false;
   outcome result = outcome::denied_unknown_reader;
   std::optional<participant_id> who;
-  visit_id visit = 0;     // the visit opened or closed, 0 for denials
-  int32_t closed = 0;     // visits force-closed with a last keyholder
-  commit committed;       // version is 0 for replays and unknown readers
+  visit_id visit = 0;  // the visit opened or closed, 0 for denials
+  int32_t closed = 0;  // visits force-closed with a last keyholder
+  commit committed;    // version is 0 for replays and unknown readers
 };
 
 }  // namespace facilityd

@@ -54,10 +54,10 @@ bool log_enabled(log_level x) {
 
 bool parse_log_level(std::string_view name, log_level& out) {
   static constexpr std::pair<std::string_view, log_level> names[] = {
-    {"debug", log_level::debug},
-    {"info", log_level::info},
-    {"warning", log_level::warning},
-    {"error", log_level::error},
+      {"debug", log_level::debug},
+      {"info", log_level::info},
+      {"warning", log_level::warning},
+      {"error", log_level::error},
   };
   for (auto [n, x] : names) {
     if (n == name) {

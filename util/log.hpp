@@ -25,13 +25,13 @@ void write_log(log_level level, std::string_view component,
 
 // The stream expression is evaluated only when the level is enabled, so a
 // debug line on the scan path costs one comparison when debug is off.
-#define FACILITYD_LOG(level, component, stream_expr)                        \
-  do {                                                                      \
-    if (::facilityd::log_enabled(level)) {                                  \
-      std::ostringstream facilityd_log_stream_;                             \
-      facilityd_log_stream_ << stream_expr;                                 \
+#define FACILITYD_LOG(level, component, stream_expr)                         \
+  do {                                                                       \
+    if (::facilityd::log_enabled(level)) {                                   \
+      std::ostringstream facilityd_log_stream_;                              \
+      facilityd_log_stream_ << stream_expr;                                  \
       ::facilityd::write_log(level, component, facilityd_log_stream_.str()); \
-    }                                                                       \
+    }                                                                        \
   } while (false)
 
 #define LOG_DEBUG(component, x) \
