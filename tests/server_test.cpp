@@ -26,9 +26,11 @@ scan_reply must_scan(test_server& s, uint64_t seq, const char* reader,
 
 void require_consistent(test_server& s, test_db& db) {
   auto violations = db.invariant_violations();
-  for (const auto& v : violations) FAIL_CHECK(v);
+  for (const auto& v : violations)
+    FAIL_CHECK(v);
   auto diffs = memory_differences(s, db);
-  for (const auto& d : diffs) FAIL_CHECK(d);
+  for (const auto& d : diffs)
+    FAIL_CHECK(d);
 }
 
 }  // namespace
@@ -41,9 +43,10 @@ TEST_CASE("every outcome is written through and memory matches the db") {
   auto step = [&](const char* reader, const char* badge, outcome expected) {
     auto r = must_scan(s, ++seq, reader, badge);
     CHECK(to_string(r.result) == to_string(expected));
-    auto stored = db.scalar("SELECT outcome FROM scans WHERE gateway_id = "
-                            "'gw-1' AND gateway_seq = "
-                            + std::to_string(seq));
+    auto stored = db.scalar(
+        "SELECT outcome FROM scans WHERE gateway_id = "
+        "'gw-1' AND gateway_seq = " +
+        std::to_string(seq));
     CHECK(stored == to_string(expected));
     require_consistent(s, db);
     return r;
@@ -58,32 +61,28 @@ TEST_CASE("every outcome is written through and memory matches the db") {
   step(W::lab_door, W::b_m3, outcome::denied_full);
   step(W::lab_door, W::b_k2, outcome::checked_in);
   step(W::lab_door, W::b_suspended, outcome::denied_suspended);
-  auto unknown = step(W::lab_door, "no-such-badge",
-                      outcome::denied_unknown_badge);
+  auto unknown =
+      step(W::lab_door, "no-such-badge", outcome::denied_unknown_badge);
   CHECK(unknown.name.empty());
   step("no-such-reader", W::b_k1, outcome::denied_unknown_reader);
   CHECK(db.count("SELECT count(*) FROM scans WHERE reader_id = "
-                 "'no-such-reader' AND facility_id IS NULL")
-        == 1);
+                 "'no-such-reader' AND facility_id IS NULL") == 1);
   step(W::lab_door, W::b_m1, outcome::checked_out);
   step(W::lab_door, W::b_k2, outcome::checked_out);
-  CHECK(db.count("SELECT count(*) FROM visits WHERE checked_out_at IS NULL")
-        == 2);
+  CHECK(db.count("SELECT count(*) FROM visits WHERE checked_out_at IS NULL") ==
+        2);
 
   auto closing = step(W::lab_door, W::b_k1, outcome::checked_out_closed);
   CHECK(closing.closed == 1);
   CHECK(closing.visit == k1_in.visit);
-  CHECK(db.count("SELECT count(*) FROM visits WHERE checked_out_at IS NULL")
-        == 0);
-  CHECK(db.scalar("SELECT close_reason FROM visits WHERE participant_id = "
-                  + std::to_string(w.m2))
-        == "force_close");
-  CHECK(db.scalar("SELECT close_reason FROM visits WHERE id = "
-                  + std::to_string(k1_in.visit))
-        == "checked_out");
-  CHECK(db.count("SELECT closed_count FROM scans WHERE gateway_seq = "
-                 + std::to_string(seq))
-        == 1);
+  CHECK(db.count("SELECT count(*) FROM visits WHERE checked_out_at IS NULL") ==
+        0);
+  CHECK(db.scalar("SELECT close_reason FROM visits WHERE participant_id = " +
+                  std::to_string(w.m2)) == "force_close");
+  CHECK(db.scalar("SELECT close_reason FROM visits WHERE id = " +
+                  std::to_string(k1_in.visit)) == "checked_out");
+  CHECK(db.count("SELECT closed_count FROM scans WHERE gateway_seq = " +
+                 std::to_string(seq)) == 1);
   // Every scan is in the audit log, denied ones included.
   CHECK(db.count("SELECT count(*) FROM scans") == static_cast<int64_t>(seq));
 }
@@ -95,8 +94,8 @@ TEST_CASE("a replayed scan returns the stored outcome and changes nothing") {
   auto first = must_scan(s, 7, W::lab_door, W::b_k1);
   REQUIRE(first.result == outcome::checked_in);
   CHECK_FALSE(first.replayed);
-  auto version = db.scalar("SELECT version FROM facilities WHERE id = "
-                           + std::to_string(w.lab));
+  auto version = db.scalar("SELECT version FROM facilities WHERE id = " +
+                           std::to_string(w.lab));
 
   // The same (gateway, seq) again, even with other contents, is a replay:
   // it must not check Kim out.
@@ -109,9 +108,8 @@ TEST_CASE("a replayed scan returns the stored outcome and changes nothing") {
   }
   CHECK(db.count("SELECT count(*) FROM scans") == 1);
   CHECK(db.count("SELECT count(*) FROM visits") == 1);
-  CHECK(db.scalar("SELECT version FROM facilities WHERE id = "
-                  + std::to_string(w.lab))
-        == version);
+  CHECK(db.scalar("SELECT version FROM facilities WHERE id = " +
+                  std::to_string(w.lab)) == version);
   // The same seq from another gateway is another scan.
   auto other = s.scan("gw-2", 7, W::lab_door, W::b_k1);
   REQUIRE(other);
@@ -145,16 +143,17 @@ TEST_CASE("a restarted server recovers exactly the state in the database") {
   }
   // The recovered server goes on from there: Kim leaving does not close
   // the lab while Kai is in, and Kai leaving closes it with Mia inside.
-  CHECK(must_scan(again, 100, W::lab_door, W::b_k1).result
-        == outcome::checked_out);
+  CHECK(must_scan(again, 100, W::lab_door, W::b_k1).result ==
+        outcome::checked_out);
   auto last = must_scan(again, 101, W::lab_door, W::b_k2);
   CHECK(last.result == outcome::checked_out_closed);
   CHECK(last.closed == 1);
   require_consistent(again, db);
 }
 
-TEST_CASE("two servers on one database: the fence makes a stale one decide "
-          "again") {
+TEST_CASE(
+    "two servers on one database: the fence makes a stale one decide "
+    "again") {
   test_db db;
   W w{db};
   test_server a{db};
@@ -168,8 +167,8 @@ TEST_CASE("two servers on one database: the fence makes a stale one decide "
   auto kim = must_scan(a, 2, W::lab_door, W::b_k1);
   CHECK(kim.result == outcome::checked_out_closed);
   CHECK(kim.closed == 1);
-  CHECK(db.count("SELECT count(*) FROM visits WHERE checked_out_at IS NULL")
-        == 0);
+  CHECK(db.count("SELECT count(*) FROM visits WHERE checked_out_at IS NULL") ==
+        0);
   require_consistent(a, db);
   // b still believes Mia is inside until its next scan meets the fence:
   // her scan must not check her out of a visit that no longer exists.
@@ -183,20 +182,20 @@ TEST_CASE("a failed transaction leaves memory and the database unchanged") {
   test_db db;
   W w{db};
   test_server s{db};
-  REQUIRE(must_scan(s, 1, W::lab_door, W::b_k1).result
-          == outcome::checked_in);
+  REQUIRE(must_scan(s, 1, W::lab_door, W::b_k1).result == outcome::checked_in);
   auto before = s.state(w.lab);
   REQUIRE(before);
-  db.exec("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
-          " $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$");
-  db.exec("CREATE TRIGGER refuse_m1 BEFORE INSERT ON scans FOR EACH ROW"
-          " WHEN (NEW.participant_id = " + std::to_string(w.m1)
-          + ") EXECUTE FUNCTION refuse()");
+  db.exec(
+      "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+      " $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$");
+  db.exec(
+      "CREATE TRIGGER refuse_m1 BEFORE INSERT ON scans FOR EACH ROW"
+      " WHEN (NEW.participant_id = " +
+      std::to_string(w.m1) + ") EXECUTE FUNCTION refuse()");
 
   auto refused = s.scan("gw-1", 2, W::lab_door, W::b_m1);
   REQUIRE_FALSE(refused);
-  CHECK(describe(refused.error()).find("refused by test")
-        != std::string::npos);
+  CHECK(describe(refused.error()).find("refused by test") != std::string::npos);
   auto after = s.state(w.lab);
   REQUIRE(after);
   CHECK(*after == *before);
@@ -214,8 +213,7 @@ TEST_CASE("scans go on after the database drops every connection") {
   test_db db;
   W w{db};
   test_server s{db};
-  REQUIRE(must_scan(s, 1, W::lab_door, W::b_k1).result
-          == outcome::checked_in);
+  REQUIRE(must_scan(s, 1, W::lab_door, W::b_k1).result == outcome::checked_in);
   db.kill_other_connections();
   // The pool's connections are dead; the scan reconnects and applies once.
   CHECK(must_scan(s, 2, W::lab_door, W::b_m1).result == outcome::checked_in);

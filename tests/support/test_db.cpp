@@ -27,24 +27,25 @@ std::string base_dsn() {
 pg_connection connect(const std::string& dsn) {
   auto c = pg_connection::open(dsn, 5);
   if (!c)
-    fail(describe(c.error())
-         + " (the test command starts a cluster and sets PGHOST etc.)");
+    fail(describe(c.error()) +
+         " (the test command starts a cluster and sets PGHOST etc.)");
   return std::move(*c);
 }
 
 }  // namespace
 
 test_db::test_db() {
-  schema_ = "test_" + std::to_string(::getpid()) + "_"
-            + std::to_string(++schema_counter);
-  auto admin = connect(base_dsn() + " options='-c client_min_messages=warning'");
-  auto create = "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE; CREATE SCHEMA "
-                + schema_;
+  schema_ = "test_" + std::to_string(::getpid()) + "_" +
+            std::to_string(++schema_counter);
+  auto admin =
+      connect(base_dsn() + " options='-c client_min_messages=warning'");
+  auto create =
+      "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE; CREATE SCHEMA " + schema_;
   if (auto r = admin.exec(create.c_str()); !r) fail(describe(r.error()));
   // The application name marks this test's connections, so that
   // kill_other_connections() leaves tests running in parallel alone.
-  dsn_ = base_dsn() + " options='-c search_path=" + schema_
-         + " -c client_min_messages=warning' application_name=" + schema_;
+  dsn_ = base_dsn() + " options='-c search_path=" + schema_ +
+         " -c client_min_messages=warning' application_name=" + schema_;
   conn_.emplace(connect(dsn_));
   if (auto applied = apply_migrations(*conn_); !applied)
     fail("migrations: " + describe(applied.error()));
@@ -54,9 +55,9 @@ test_db::~test_db() {
   conn_.reset();
   try {
     auto admin =
-      connect(base_dsn() + " options='-c client_min_messages=warning'");
+        connect(base_dsn() + " options='-c client_min_messages=warning'");
     auto drop = "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE";
-    (void) admin.exec(drop.c_str());
+    (void)admin.exec(drop.c_str());
   } catch (...) {
     // A schema left behind is harmless: the cluster is thrown away.
   }
@@ -73,26 +74,27 @@ pg_store_options test_db::store_options() const {
 facility_id test_db::add_facility(const std::string& name,
                                   std::optional<int32_t> capacity) {
   auto r = conn_->exec(
-    "INSERT INTO facilities (name, capacity) VALUES ($1, $2) RETURNING id",
-    {name, capacity ? pg_param{std::to_string(*capacity)} : std::nullopt});
+      "INSERT INTO facilities (name, capacity) VALUES ($1, $2) RETURNING id",
+      {name, capacity ? pg_param{std::to_string(*capacity)} : std::nullopt});
   if (!r) fail(describe(r.error()));
   return r->i64(0, 0);
 }
 
-participant_id test_db::add_participant(const std::string& name,
-                                        bool keyholder, bool suspended) {
+participant_id test_db::add_participant(const std::string& name, bool keyholder,
+                                        bool suspended) {
   auto r = conn_->exec(
-    "INSERT INTO participants (name, is_keyholder, suspended)"
-    " VALUES ($1, $2, $3) RETURNING id",
-    {name, keyholder ? "true" : "false", suspended ? "true" : "false"});
+      "INSERT INTO participants (name, is_keyholder, suspended)"
+      " VALUES ($1, $2, $3) RETURNING id",
+      {name, keyholder ? "true" : "false", suspended ? "true" : "false"});
   if (!r) fail(describe(r.error()));
   return r->i64(0, 0);
 }
 
 void test_db::add_badge(const std::string& uid, participant_id owner) {
-  auto r = conn_->exec("INSERT INTO badges (uid, participant_id)"
-                       " VALUES ($1, $2)",
-                       {uid, std::to_string(owner)});
+  auto r = conn_->exec(
+      "INSERT INTO badges (uid, participant_id)"
+      " VALUES ($1, $2)",
+      {uid, std::to_string(owner)});
   if (!r) fail(describe(r.error()));
 }
 
@@ -123,32 +125,33 @@ std::vector<std::string> test_db::invariant_violations() {
   std::vector<std::string> out;
   // I1: every facility with an open visit has an open keyholder visit.
   auto i1 = conn_->exec(
-    "SELECT v.facility_id, count(*) FROM visits v"
-    " JOIN participants p ON p.id = v.participant_id"
-    " WHERE v.checked_out_at IS NULL GROUP BY v.facility_id"
-    " HAVING NOT bool_or(p.is_keyholder)");
+      "SELECT v.facility_id, count(*) FROM visits v"
+      " JOIN participants p ON p.id = v.participant_id"
+      " WHERE v.checked_out_at IS NULL GROUP BY v.facility_id"
+      " HAVING NOT bool_or(p.is_keyholder)");
   if (!i1) fail(describe(i1.error()));
   for (int i = 0; i < i1->rows(); ++i)
-    out.push_back("I1: facility " + std::string{i1->text(i, 0)} + " has "
-                  + std::string{i1->text(i, 1)}
-                  + " open visits and no keyholder");
+    out.push_back("I1: facility " + std::string{i1->text(i, 0)} + " has " +
+                  std::string{i1->text(i, 1)} +
+                  " open visits and no keyholder");
   // I2: at most one open visit per participant and facility.
   auto i2 = conn_->exec(
-    "SELECT participant_id, facility_id FROM visits"
-    " WHERE checked_out_at IS NULL GROUP BY participant_id, facility_id"
-    " HAVING count(*) > 1");
+      "SELECT participant_id, facility_id FROM visits"
+      " WHERE checked_out_at IS NULL GROUP BY participant_id, facility_id"
+      " HAVING count(*) > 1");
   if (!i2) fail(describe(i2.error()));
   for (int i = 0; i < i2->rows(); ++i)
-    out.push_back("I2: participant " + std::string{i2->text(i, 0)}
-                  + " has several open visits in facility "
-                  + std::string{i2->text(i, 1)});
+    out.push_back("I2: participant " + std::string{i2->text(i, 0)} +
+                  " has several open visits in facility " +
+                  std::string{i2->text(i, 1)});
   return out;
 }
 
 void test_db::kill_other_connections() {
-  exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-       " WHERE application_name = '"
-       + schema_ + "' AND pid <> pg_backend_pid()");
+  exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+      " WHERE application_name = '" +
+      schema_ + "' AND pid <> pg_backend_pid()");
 }
 
 }  // namespace facilityd::test

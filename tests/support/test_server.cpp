@@ -19,8 +19,8 @@ caf::expected<T> ask(caf::actor_system& sys, const registry_actor& dest,
   caf::scoped_actor self{sys};
   caf::expected<T> out{caf::sec::request_timeout};
   self->request(dest, reply_timeout, std::forward<Ts>(xs)...)
-    .receive([&](T& x) { out = std::move(x); },
-             [&](caf::error& e) { out = std::move(e); });
+      .receive([&](T& x) { out = std::move(x); },
+               [&](caf::error& e) { out = std::move(e); });
   return out;
 }
 
@@ -37,12 +37,13 @@ test_server::test_server(test_db& db, server_options opts) {
   cfg_.set("scheduler.max-threads", 2);
   auto store_opts = db.store_options();
   auto rec = recover(store_opts, std::chrono::seconds{5});
-  if (!rec) throw std::runtime_error("recovery failed: " + describe(rec.error()));
+  if (!rec)
+    throw std::runtime_error("recovery failed: " + describe(rec.error()));
   recovered_open_visits = rec->w.open_visits;
   sys_ = std::make_unique<caf::actor_system>(cfg_);
   registry_ = spawn_registry(
-    *sys_, std::move(rec->w),
-    [store_opts] { return make_pg_store(store_opts); }, opts);
+      *sys_, std::move(rec->w),
+      [store_opts] { return make_pg_store(store_opts); }, opts);
 }
 
 test_server::~test_server() {
@@ -64,13 +65,11 @@ caf::expected<facility_state> test_server::state(facility_id id) {
 }
 
 std::vector<facility_id> test_server::facilities() {
-  auto ids = ask<std::vector<facility_id>>(*sys_, registry_,
-                                           list_atom::value);
+  auto ids = ask<std::vector<facility_id>>(*sys_, registry_, list_atom::value);
   return ids ? *ids : std::vector<facility_id>{};
 }
 
-std::vector<std::string> memory_differences(test_server& server,
-                                            test_db& db) {
+std::vector<std::string> memory_differences(test_server& server, test_db& db) {
   std::vector<std::string> out;
   auto store = make_pg_store(db.store_options());
   for (auto id : server.facilities()) {
@@ -78,19 +77,19 @@ std::vector<std::string> memory_differences(test_server& server,
     auto mem = server.state(id);
     auto disk = store->load_facility(id);
     if (!mem || !disk) {
-      out.push_back(label + "cannot read: "
-                    + describe(mem ? disk.error() : mem.error()));
+      out.push_back(
+          label + "cannot read: " + describe(mem ? disk.error() : mem.error()));
       continue;
     }
     if (mem->version != disk->version)
-      out.push_back(label + "version " + std::to_string(mem->version)
-                    + " in memory, " + std::to_string(disk->version)
-                    + " in the database");
+      out.push_back(label + "version " + std::to_string(mem->version) +
+                    " in memory, " + std::to_string(disk->version) +
+                    " in the database");
     if (mem->visits != disk->visits)
-      out.push_back(label + std::to_string(mem->visits.size())
-                    + " open visits in memory, "
-                    + std::to_string(disk->visits.size())
-                    + " in the database, or they differ");
+      out.push_back(label + std::to_string(mem->visits.size()) +
+                    " open visits in memory, " +
+                    std::to_string(disk->visits.size()) +
+                    " in the database, or they differ");
   }
   return out;
 }

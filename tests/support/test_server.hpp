@@ -47,7 +47,6 @@ class test_server {
 
 /// Compares every facility actor's memory with the database (invariant I4).
 /// Returns the differences, one line each.
-std::vector<std::string> memory_differences(test_server& server,
-                                            test_db& db);
+std::vector<std::string> memory_differences(test_server& server, test_db& db);
 
 }  // namespace facilityd::test
