@@ -100,11 +100,12 @@ enum class err_code {
 
 std::string_view to_string(err_code x);
 
-/// Every formatter returns one complete line ending in "\n" that is at most
-/// max_line_length bytes before it and holds only printable ASCII, whatever
-/// its arguments contain.
+// Each formatter in this section returns one complete line ending in "\n",
+// at most max_line_length bytes before it, holding only printable ASCII and
+// single spaces between tokens, whatever its arguments contain.
 
-/// `WELCOME 1 <server-name>`, the name percent-encoded into one token.
+/// `WELCOME 1 <server-name>`, the name percent-encoded into one token
+/// ("-" when empty).
 std::string format_welcome(std::string_view server_name);
 
 /// `ACK <seq> <outcome>` followed by, in this order, ` visit=<id>` when the
