@@ -29,8 +29,27 @@ facilityd_config::facilityd_config() {
            "how long start-up waits for the database to become reachable");
   opt_group{custom_options_, "log"}.add(log_level_name, "level",
                                         "debug, info, warning or error");
-  opt_group{custom_options_, "server"}.add(server_name, "name",
-                                           "the name this server gives itself");
+  opt_group{custom_options_, "gateway"}
+      .add(gateway_host, "host", "address to accept gateway connections on")
+      .add(gateway_port, "port", "TCP port for gateway connections")
+      .add(io_threads, "io-threads", "threads running the network side")
+      .add(max_connections, "max-connections", "connections open at once")
+      .add(max_inflight, "max-inflight",
+           "unanswered scans per connection; more get 'busy'")
+      .add(max_malformed, "max-malformed",
+           "malformed lines in a row before a connection is closed")
+      .add(max_write_queue, "max-write-queue",
+           "bytes of answers queued for a gateway that does not read them")
+      .add(hello_timeout, "hello-timeout", "time a connection has to log in")
+      .add(idle_timeout, "idle-timeout", "silence after which it is closed")
+      .add(scan_timeout, "scan-timeout",
+           "how long a connection waits for one scan's answer");
+  opt_group{custom_options_, "server"}
+      .add(server_name, "name", "the name this server gives itself")
+      .add(shutdown_grace, "shutdown-grace",
+           "on SIGTERM/SIGINT, time to finish scans in flight")
+      .add(seed_demo, "seed-demo",
+           "create a small demo world when the database has no facilities");
 }
 
 std::string facilityd_config::validate() const {
@@ -49,8 +68,22 @@ std::string facilityd_config::validate() const {
   // PostgreSQL by much, or the actor gives up while the commit is pending.
   if (request_timeout <= statement_timeout)
     return "db.request-timeout must be longer than db.statement-timeout";
-  if (server_name.empty() || server_name.find(' ') != std::string::npos)
-    return "server.name must be one word";
+  if (server_name.empty() || server_name.size() > 64 ||
+      server_name.find_first_of(" \t\r\n") != std::string::npos)
+    return "server.name must be one word of at most 64 characters";
+  if (io_threads < 1 || io_threads > 64)
+    return "gateway.io-threads must be between 1 and 64";
+  if (max_connections < 1) return "gateway.max-connections must be >= 1";
+  if (max_inflight < 1) return "gateway.max-inflight must be >= 1";
+  if (max_write_queue < 1024)
+    return "gateway.max-write-queue must be at least 1024 bytes";
+  if (hello_timeout <= caf::timespan{0} || idle_timeout <= caf::timespan{0} ||
+      scan_timeout <= caf::timespan{0})
+    return "gateway timeouts must be positive";
+  // A scan must not be abandoned by its connection while the facility
+  // still waits for the database.
+  if (scan_timeout <= request_timeout)
+    return "gateway.scan-timeout must be longer than db.request-timeout";
   return {};
 }
 
@@ -68,6 +101,21 @@ server_options facilityd_config::actor_options() const {
   out.pool.workers = pool_size;
   out.pool.queue_limit = queue_limit;
   out.facility.db_timeout = request_timeout;
+  return out;
+}
+
+gateway_options facilityd_config::gateway() const {
+  gateway_options out;
+  out.host = gateway_host;
+  out.port = gateway_port;
+  out.server_name = server_name;
+  out.max_connections = max_connections;
+  out.max_inflight = max_inflight;
+  out.max_malformed = max_malformed;
+  out.max_write_queue = max_write_queue;
+  out.hello_timeout = as<std::chrono::milliseconds>(hello_timeout);
+  out.idle_timeout = as<std::chrono::milliseconds>(idle_timeout);
+  out.scan_timeout = as<std::chrono::milliseconds>(scan_timeout);
   return out;
 }
 

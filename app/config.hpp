@@ -7,6 +7,7 @@
 #include <caf/timespan.hpp>
 
 #include "actors/registry.hpp"
+#include "net/gateway_server.hpp"
 #include "persistence/store.hpp"
 #include "util/log.hpp"
 
@@ -24,6 +25,7 @@ class facilityd_config : public caf::actor_system_config {
   std::string validate() const;
 
   pg_store_options store_options() const;
+  gateway_options gateway() const;
   server_options actor_options() const;
   log_level level() const;
 
@@ -39,8 +41,22 @@ class facilityd_config : public caf::actor_system_config {
   // [log]
   std::string log_level_name = "info";
 
+  // [gateway]
+  std::string gateway_host = "0.0.0.0";
+  uint16_t gateway_port = 7400;
+  size_t io_threads = 2;
+  size_t max_connections = 1024;
+  size_t max_inflight = 64;
+  size_t max_malformed = 10;
+  size_t max_write_queue = 256 * 1024;
+  caf::timespan hello_timeout = std::chrono::seconds{10};
+  caf::timespan idle_timeout = std::chrono::seconds{60};
+  caf::timespan scan_timeout = std::chrono::seconds{60};
+
   // [server]
   std::string server_name = "facilityd";
+  caf::timespan shutdown_grace = std::chrono::seconds{10};
+  bool seed_demo = false;
 };
 
 }  // namespace facilityd

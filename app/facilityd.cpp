@@ -4,12 +4,16 @@
 #include <csignal>
 #include <exception>
 #include <iostream>
+#include <thread>
+#include <vector>
 
 #include <caf/all.hpp>
 
 #include "actors/registry.hpp"
 #include "app/config.hpp"
+#include "app/demo_world.hpp"
 #include "net/asio.hpp"
+#include "net/gateway_server.hpp"
 #include "persistence/errc.hpp"
 #include "persistence/recovery.hpp"
 #include "util/log.hpp"
@@ -48,6 +52,78 @@ std::vector<char*> with_long_help(int argc, char** argv) {
   return out;
 }
 
+// Seeds the demo world if asked to and the database is empty; reloads the
+// world when it did.
+caf::expected<std::optional<demo_world>> maybe_seed(const facilityd_config& cfg,
+                                                    world& w) {
+  if (!cfg.seed_demo) return std::optional<demo_world>{};
+  auto opts = cfg.store_options();
+  auto conn = pg_connection::open(opts.dsn, opts.connect_timeout_s);
+  if (!conn) return conn.error();
+  auto demo = seed_demo_world(*conn);
+  if (!demo || !*demo) return demo;
+  auto fresh = make_pg_store(opts)->load_world();
+  if (!fresh) return fresh.error();
+  w = std::move(*fresh);
+  LOG_INFO("server", "created the demo world");
+  return demo;
+}
+
+// Runs the network side until SIGINT or SIGTERM, then lets the connections
+// finish their scans in flight for up to the grace period.
+int serve(facilityd_config& cfg, caf::actor_system& sys,
+          const registry_actor& registry,
+          std::shared_ptr<gateway_credentials> credentials,
+          const std::optional<demo_world>& demo) {
+  boost::asio::io_context io;
+  gateway_server gateways{io, sys, registry, std::move(credentials),
+                          cfg.gateway()};
+  try {
+    gateways.start();
+  } catch (const boost::system::system_error& e) {
+    LOG_ERROR("server", "cannot listen on " << cfg.gateway_host << ":"
+                                            << cfg.gateway_port << ": "
+                                            << e.code().message());
+    return 1;
+  }
+  if (demo) {
+    std::cout << demo_instructions(*demo, gateways.local_endpoint().port())
+              << std::flush;
+  }
+
+  // CAF handles no signals; Asio waits for them. A second signal ends the
+  // grace period at once.
+  boost::asio::signal_set signals{io, SIGINT, SIGTERM};
+  auto grace =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.shutdown_grace);
+  std::function<void(const boost::system::error_code&, int)> on_signal;
+  bool stopping = false;
+  on_signal = [&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (stopping) {
+      LOG_WARNING("server", "second signal " << sig << ", stopping now");
+      io.stop();
+      return;
+    }
+    stopping = true;
+    LOG_INFO("server", "received signal " << sig << ", stopping (grace "
+                                          << grace.count() << " ms)");
+    gateways.shutdown(grace, [&io] { io.stop(); });
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+  LOG_INFO("server", "ready");
+
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < cfg.io_threads; ++i)
+    threads.emplace_back([&io] { io.run(); });
+  io.run();
+  io.stop();
+  for (auto& t : threads)
+    t.join();
+  return 0;
+}
+
 int run(facilityd_config& cfg) {
   set_log_level(cfg.level());
   LOG_INFO("server", "starting " << cfg.server_name << " (facilityd "
@@ -60,34 +136,35 @@ int run(facilityd_config& cfg) {
     LOG_ERROR("server", "start-up failed: " << describe(rec.error()));
     return 1;
   }
+  auto demo = maybe_seed(cfg, rec->w);
+  if (!demo) {
+    LOG_ERROR("server",
+              "cannot create the demo world: " << describe(demo.error()));
+    return 1;
+  }
   LOG_INFO("server", "recovered facilities="
                          << rec->w.facilities.size()
                          << " open_visits=" << rec->w.open_visits
                          << " participants=" << rec->w.dir.participant_count()
+                         << " gateways=" << rec->w.gateway_tokens.size()
                          << " migrations_applied=" << rec->migrations_applied
                          << " in " << rec->took.count() << " ms");
 
   caf::actor_system sys{cfg};
+  auto credentials =
+      std::make_shared<gateway_credentials>(rec->w.gateway_tokens);
   auto registry = spawn_registry(
       sys, std::move(rec->w), [opts] { return make_pg_store(opts); },
       cfg.actor_options());
+  auto status = serve(cfg, sys, registry, std::move(credentials), *demo);
 
-  // CAF handles no signals; Asio waits for them on the main thread.
-  boost::asio::io_context io;
-  boost::asio::signal_set signals{io, SIGINT, SIGTERM};
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (!ec) LOG_INFO("server", "received signal " << sig << ", stopping");
-  });
-  LOG_INFO("server", "ready");
-  io.run();
-
-  // The facility actors finish the scan they are committing, then end; the
-  // actor system's destructor waits for them.
+  // The connections are gone; the facility actors finish the scan they
+  // are committing, then end.
   caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
   registry = nullptr;
   sys.await_all_actors_done();
   LOG_INFO("server", "stopped");
-  return 0;
+  return status;
 }
 
 }  // namespace

@@ -63,11 +63,10 @@ struct malformed_cmd {
   /// error can name the scan it rejects; nothing otherwise.
   std::optional<uint64_t> seq;
 
-  /// A few lowercase words of printable ASCII saying what is wrong.
+  /// A short explanation in printable ASCII, for the ERR line.
   std::string reason;
 
-  friend bool operator==(const malformed_cmd&,
-                         const malformed_cmd&) = default;
+  friend bool operator==(const malformed_cmd&, const malformed_cmd&) = default;
 };
 
 using command =

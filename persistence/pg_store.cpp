@@ -31,6 +31,7 @@ constexpr const char* load_participants_sql =
 constexpr const char* load_badges_sql =
     "SELECT uid, participant_id FROM badges";
 constexpr const char* load_readers_sql = "SELECT id, facility_id FROM readers";
+constexpr const char* load_gateways_sql = "SELECT id, token_hash FROM gateways";
 constexpr const char* load_facilities_sql =
     "SELECT id, name, capacity, version FROM facilities ORDER BY id";
 constexpr const char* load_open_visits_sql =
@@ -143,6 +144,10 @@ class pg_store final : public store {
     if (!readers) return readers.error();
     for (int i = 0; i < readers->rows(); ++i)
       w.dir.add_reader(std::string{readers->text(i, 0)}, readers->i64(i, 1));
+    auto gateways = c.exec(load_gateways_sql);
+    if (!gateways) return gateways.error();
+    for (int i = 0; i < gateways->rows(); ++i)
+      w.gateway_tokens.emplace(gateways->text(i, 0), gateways->text(i, 1));
     auto facilities = c.exec(load_facilities_sql);
     if (!facilities) return facilities.error();
     std::unordered_map<facility_id, size_t> index;

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -17,6 +18,8 @@ namespace facilityd {
 /// Everything the server rebuilds its memory from at start-up.
 struct world {
   directory dir;
+  /// Gateway id to the hash of its token (see net/token.hpp).
+  std::unordered_map<std::string, std::string> gateway_tokens;
   std::vector<facility_state> facilities;
   size_t open_visits = 0;
 };

@@ -1,0 +1,583 @@
+#include "net/gateway_server.hpp"
+
+#include <deque>
+
+#include <caf/all.hpp>
+
+#include "net/protocol.hpp"
+#include "net/token.hpp"
+#include "persistence/errc.hpp"
+#include "util/log.hpp"
+
+namespace facilityd {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+// -- credentials ----------------------------------------------------------------
+
+gateway_credentials::gateway_credentials(table t)
+  : table_(std::make_shared<const table>(std::move(t))) {
+}
+
+bool gateway_credentials::check(const std::string& id,
+                                std::string_view token) const {
+  std::shared_ptr<const table> t;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    t = table_;
+  }
+  auto i = t->find(id);
+  // Hash and compare for unknown ids too, so that timing does not tell
+  // which gateway ids exist.
+  static const std::string nobody = hash_token("no such gateway");
+  return token_matches(i == t->end() ? nobody : i->second, token)
+         && i != t->end();
+}
+
+void gateway_credentials::replace(table t) {
+  auto fresh = std::make_shared<const table>(std::move(t));
+  std::lock_guard<std::mutex> guard{mtx_};
+  table_ = std::move(fresh);
+}
+
+// -- the way back from the actors ------------------------------------------------
+
+/// Carries answers from the scan bridge (an actor) to the session's strand.
+/// Once the session has closed, answers are dropped: the scans committed all
+/// the same, and the gateway gets them as replays when it resends.
+class reply_channel {
+ public:
+  using executor = asio::any_io_executor;
+
+  reply_channel(executor strand, std::weak_ptr<gateway_session> s)
+    : strand_(std::move(strand)), session_(std::move(s)) {
+  }
+
+  void deliver(uint64_t seq, caf::expected<scan_reply> r);
+
+  void close() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    open_ = false;
+  }
+
+ private:
+  std::mutex mtx_;
+  bool open_ = true;
+  executor strand_;
+  std::weak_ptr<gateway_session> session_;
+};
+
+namespace {
+
+caf::behavior scan_bridge(caf::event_based_actor* self,
+                          registry_actor registry,
+                          std::shared_ptr<reply_channel> channel,
+                          caf::timespan timeout) {
+  return {
+    [=](scan_atom, scan_request& s) {
+      auto seq = s.seq;
+      self->request(registry, timeout, scan_atom::value, std::move(s))
+        .then([=](scan_reply& r) { channel->deliver(seq, std::move(r)); },
+              [=](caf::error& e) { channel->deliver(seq, std::move(e)); });
+    },
+  };
+}
+
+// Every failure tells the gateway the scan was not applied and may be sent
+// again; the codes say when a resend is worth it.
+err_code protocol_code(const caf::error& e) {
+  switch (errc_of(e)) {
+    case errc::busy:
+      return err_code::busy;
+    case errc::shutting_down:
+      return err_code::shutting_down;
+    default:
+      return err_code::unavailable;
+  }
+}
+
+std::atomic<uint64_t> next_connection_id{1};
+
+}  // namespace
+
+// -- sessions ---------------------------------------------------------------------
+
+/// One gateway connection. Every member is touched only on the strand.
+class gateway_session : public std::enable_shared_from_this<gateway_session> {
+ public:
+  gateway_session(gateway_server& server, tcp::socket socket)
+    : server_(server),
+      socket_(std::move(socket)),
+      strand_(socket_.get_executor()),
+      timer_(strand_),
+      id_(next_connection_id++) {
+  }
+
+  ~gateway_session() {
+    if (channel_) channel_->close();
+    if (bridge_) caf::anon_send_exit(bridge_, caf::exit_reason::user_shutdown);
+  }
+
+  void start() {
+    asio::dispatch(strand_, [self = shared_from_this()] { self->begin(); });
+  }
+
+  void close_async(std::string reason) {
+    asio::post(strand_, [self = shared_from_this(), reason] {
+      self->close(reason);
+    });
+  }
+
+  void drain_async() {
+    asio::post(strand_, [self = shared_from_this()] { self->drain(); });
+  }
+
+  void on_reply(uint64_t seq, caf::expected<scan_reply> r) {
+    --inflight_;
+    if (r)
+      send(format_ack(seq, *r));
+    else
+      send(format_err(seq, protocol_code(r.error()), describe(r.error())));
+    maybe_finish();
+  }
+
+ private:
+  // hello: waiting for HELLO; ready: taking commands; finishing: after
+  // QUIT, waiting for the answers of scans in flight; lingering: writing
+  // the last lines before closing; closed.
+  enum class phase { hello, ready, finishing, lingering, closed };
+
+  std::string label() const {
+    auto out = "conn=" + std::to_string(id_);
+    if (!gateway_.empty()) out += " gateway=" + gateway_;
+    return out;
+  }
+
+  void begin() {
+    error_code ec;
+    auto peer = socket_.remote_endpoint(ec);
+    LOG_INFO("gateway", label() << " connected from "
+                                << (ec ? std::string{"?"} : peer.address().to_string()
+                                           + ":" + std::to_string(peer.port())));
+    if (server_.connections() > server_.options().max_connections) {
+      send(format_err(std::nullopt, err_code::busy, "too many connections"));
+      close_after_flush("too many connections");
+      return;
+    }
+    socket_.set_option(tcp::no_delay{true}, ec);
+    last_activity_ = std::chrono::steady_clock::now();
+    arm_timer(server_.options().hello_timeout);
+    read();
+  }
+
+  // -- reading ---------------------------------------------------------------
+
+  void read() {
+    socket_.async_read_some(
+      asio::buffer(buffer_),
+      asio::bind_executor(strand_, [self = shared_from_this()](
+                                     error_code ec, size_t n) {
+        self->on_read(ec, n);
+      }));
+  }
+
+  void on_read(error_code ec, size_t n) {
+    if (phase_ != phase::hello && phase_ != phase::ready) return;
+    if (ec) {
+      close(ec == asio::error::eof ? "closed by the gateway" : ec.message());
+      return;
+    }
+    last_activity_ = std::chrono::steady_clock::now();
+    reader_.feed({buffer_.data(), n});
+    while (phase_ == phase::hello || phase_ == phase::ready) {
+      auto line = reader_.next_line();
+      if (!line) break;
+      handle(*line);
+    }
+    if (reader_.too_long()
+        && (phase_ == phase::hello || phase_ == phase::ready)) {
+      send(format_err(std::nullopt, err_code::line_too_long,
+                      "lines are limited to 512 bytes"));
+      close_after_flush("line too long");
+      return;
+    }
+    if (phase_ == phase::hello || phase_ == phase::ready) read();
+  }
+
+  void handle(const std::string& line) {
+    auto cmd = parse_line(line);
+    if (phase_ == phase::hello) {
+      on_first_line(line, cmd);
+      return;
+    }
+    std::visit([this](auto& c) { on_command(c); }, cmd);
+  }
+
+  // -- commands ----------------------------------------------------------------
+
+  void on_first_line(const std::string& line, command& cmd) {
+    if (auto hello = std::get_if<hello_cmd>(&cmd)) {
+      if (server_.credentials().check(hello->gateway, hello->token)) {
+        authenticate(hello->gateway);
+        return;
+      }
+      LOG_WARNING("gateway", label() << " authentication failed for gateway '"
+                                     << hello->gateway << "'");
+      send(format_err(std::nullopt, err_code::auth_failed,
+                      "unknown gateway or wrong token"));
+      close_after_flush("authentication failed");
+      return;
+    }
+    // A HELLO of the wrong shape is a failed login, anything else a line
+    // sent before logging in.
+    bool said_hello = line.rfind("HELLO", 0) == 0;
+    send(format_err(std::nullopt,
+                    said_hello ? err_code::auth_failed : err_code::auth_required,
+                    said_hello ? "HELLO <gateway-id> <token>"
+                               : "say HELLO <gateway-id> <token> first"));
+    close_after_flush(said_hello ? "authentication failed"
+                                 : "no HELLO first");
+  }
+
+  void authenticate(const std::string& gateway) {
+    gateway_ = gateway;
+    phase_ = phase::ready;
+    channel_ = std::make_shared<reply_channel>(strand_, weak_from_this());
+    bridge_ = server_.system().spawn(
+      scan_bridge, server_.registry(), channel_,
+      caf::timespan{server_.options().scan_timeout});
+    server_.claim(gateway_, shared_from_this());
+    LOG_INFO("gateway", label() << " authenticated");
+    send(format_welcome(server_.options().server_name));
+    arm_timer(server_.options().idle_timeout);
+  }
+
+  void on_command(const hello_cmd&) {
+    malformed(std::nullopt, "already authenticated");
+  }
+
+  void on_command(const scan_cmd& c) {
+    malformed_in_a_row_ = 0;
+    if (draining_ || server_.stopping()) {
+      send(format_err(c.seq, err_code::shutting_down,
+                      "server shutting down, send again later"));
+      return;
+    }
+    if (inflight_ >= server_.options().max_inflight) {
+      send(format_err(c.seq, err_code::busy, "too many scans in flight"));
+      return;
+    }
+    ++inflight_;
+    LOG_DEBUG("gateway", label() << " SCAN " << c.seq << " " << c.reader
+                                 << " " << c.badge);
+    caf::anon_send(bridge_, scan_atom::value,
+                   scan_request{gateway_, c.seq, c.reader, c.badge});
+  }
+
+  void on_command(const ping_cmd& c) {
+    malformed_in_a_row_ = 0;
+    send(format_pong(c.word));
+  }
+
+  void on_command(const quit_cmd&) {
+    phase_ = phase::finishing;
+    maybe_finish();
+  }
+
+  void on_command(const malformed_cmd& c) {
+    malformed(c.seq, c.reason);
+  }
+
+  void malformed(std::optional<uint64_t> seq, const std::string& reason) {
+    send(format_err(seq, err_code::malformed, reason));
+    if (++malformed_in_a_row_ > server_.options().max_malformed)
+      close_after_flush("too many malformed lines");
+  }
+
+  // -- writing -----------------------------------------------------------------
+
+  void send(std::string line) {
+    if (phase_ == phase::closed) return;
+    queued_bytes_ += line.size();
+    if (queued_bytes_ > server_.options().max_write_queue) {
+      close("the gateway does not read its answers");
+      return;
+    }
+    outbox_.push_back(std::move(line));
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    writing_ = true;
+    asio::async_write(
+      socket_, asio::buffer(outbox_.front()),
+      asio::bind_executor(strand_, [self = shared_from_this()](
+                                     error_code ec, size_t) {
+        self->on_written(ec);
+      }));
+  }
+
+  void on_written(error_code ec) {
+    writing_ = false;
+    if (phase_ == phase::closed) return;
+    if (ec) {
+      close("write failed: " + ec.message());
+      return;
+    }
+    queued_bytes_ -= outbox_.front().size();
+    outbox_.pop_front();
+    if (!outbox_.empty())
+      write_next();
+    else if (phase_ == phase::lingering)
+      close(linger_reason_);
+  }
+
+  // -- ending ------------------------------------------------------------------
+
+  void drain() {
+    draining_ = true;
+    maybe_finish();
+  }
+
+  // Ends the connection once no scan awaits its answer, if it should end.
+  void maybe_finish() {
+    if (inflight_ > 0) return;
+    if (phase_ == phase::finishing) {
+      send(format_bye());
+      close_after_flush("QUIT");
+    } else if (draining_) {
+      close_after_flush("server shutting down");
+    }
+  }
+
+  // Stops reading and closes once every queued line is written, or after
+  // a short grace for a peer that does not read.
+  void close_after_flush(std::string reason) {
+    if (phase_ == phase::closed || phase_ == phase::lingering) return;
+    phase_ = phase::lingering;
+    linger_reason_ = std::move(reason);
+    if (!writing_ && outbox_.empty()) {
+      close(linger_reason_);
+      return;
+    }
+    arm_timer(std::chrono::seconds{2});
+  }
+
+  void close(const std::string& reason) {
+    if (phase_ == phase::closed) return;
+    phase_ = phase::closed;
+    LOG_INFO("gateway", label() << " disconnected: " << reason);
+    timer_.cancel();
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    if (channel_) channel_->close();
+    if (bridge_) caf::anon_send_exit(bridge_, caf::exit_reason::user_shutdown);
+    bridge_ = nullptr;
+    if (!gateway_.empty()) server_.release(gateway_, this);
+    server_.session_closed();
+  }
+
+  // One timer serves the HELLO deadline, the idle timeout and the linger
+  // deadline; it checks the time of the last line rather than being reset
+  // for every line.
+  void arm_timer(std::chrono::milliseconds after) {
+    timer_.expires_after(after);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec) self->on_timer();
+    });
+  }
+
+  void on_timer() {
+    using namespace std::chrono;
+    switch (phase_) {
+      case phase::closed:
+        return;
+      case phase::lingering:
+        close(linger_reason_ + " (answers not read)");
+        return;
+      case phase::hello:
+        close("no HELLO within "
+              + std::to_string(server_.options().hello_timeout.count())
+              + " ms");
+        return;
+      case phase::ready:
+      case phase::finishing: {
+        auto idle = server_.options().idle_timeout;
+        auto quiet = duration_cast<milliseconds>(steady_clock::now()
+                                                 - last_activity_);
+        if (quiet >= idle)
+          close("idle for " + std::to_string(quiet.count()) + " ms");
+        else
+          arm_timer(idle - quiet);
+        return;
+      }
+    }
+  }
+
+  gateway_server& server_;
+  tcp::socket socket_;
+  // The socket's executor is a strand of its own (see accept()), so every
+  // handler bound to it runs one at a time.
+  asio::any_io_executor strand_;
+  asio::steady_timer timer_;
+  uint64_t id_;
+  phase phase_ = phase::hello;
+  std::string gateway_;
+  std::array<char, 4096> buffer_{};
+  line_reader reader_;
+  std::deque<std::string> outbox_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  size_t inflight_ = 0;
+  size_t malformed_in_a_row_ = 0;
+  bool draining_ = false;
+  std::string linger_reason_;
+  std::chrono::steady_clock::time_point last_activity_;
+  std::shared_ptr<reply_channel> channel_;
+  caf::actor bridge_;
+};
+
+void reply_channel::deliver(uint64_t seq, caf::expected<scan_reply> r) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!open_) return;
+  auto s = session_.lock();
+  if (!s) return;
+  asio::post(strand_, [s, seq, r = std::move(r)]() mutable {
+    s->on_reply(seq, std::move(r));
+  });
+}
+
+// -- the server -------------------------------------------------------------------
+
+gateway_server::gateway_server(boost::asio::io_context& io,
+                               caf::actor_system& sys, registry_actor registry,
+                               std::shared_ptr<gateway_credentials> credentials,
+                               gateway_options opts)
+  : io_(io),
+    sys_(sys),
+    registry_(std::move(registry)),
+    credentials_(std::move(credentials)),
+    opts_(std::move(opts)),
+    acceptor_(asio::make_strand(io)),
+    accept_timer_(acceptor_.get_executor()),
+    grace_timer_(io) {
+}
+
+gateway_server::~gateway_server() = default;
+
+void gateway_server::start() {
+  tcp::endpoint ep{asio::ip::make_address(opts_.host), opts_.port};
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  LOG_INFO("gateway", "listening on " << local_endpoint().address().to_string()
+                                      << ":" << local_endpoint().port());
+  accept();
+}
+
+tcp::endpoint gateway_server::local_endpoint() const {
+  return acceptor_.local_endpoint();
+}
+
+void gateway_server::accept() {
+  acceptor_.async_accept(
+    asio::make_strand(io_), [this](error_code ec, tcp::socket socket) {
+      if (stopping_) return;
+      if (ec) {
+        // Out of file descriptors and the like: keep accepting, but give
+        // the system a moment instead of spinning.
+        if (ec == asio::error::operation_aborted) return;
+        LOG_WARNING("gateway", "accept failed: " << ec.message());
+        accept_timer_.expires_after(std::chrono::milliseconds{100});
+        accept_timer_.async_wait([this](error_code e) {
+          if (!e && !stopping_) accept();
+        });
+        return;
+      } else {
+        ++sessions_;
+        auto s = std::make_shared<gateway_session>(*this, std::move(socket));
+        {
+          std::lock_guard<std::mutex> guard{mtx_};
+          all_.push_back(s);
+        }
+        s->start();
+      }
+      accept();
+    });
+}
+
+void gateway_server::claim(const std::string& id,
+                           const std::shared_ptr<gateway_session>& s) {
+  std::shared_ptr<gateway_session> old;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& slot = by_gateway_[id];
+    old = slot.lock();
+    slot = s;
+  }
+  if (old && old != s) old->close_async("replaced by a new connection");
+}
+
+void gateway_server::release(const std::string& id, const gateway_session* s) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = by_gateway_.find(id);
+  if (i == by_gateway_.end()) return;
+  auto current = i->second.lock();
+  if (!current || current.get() == s) by_gateway_.erase(i);
+}
+
+void gateway_server::session_closed() {
+  std::function<void()> done;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    --sessions_;
+    // Forget sessions that have ended so the list does not grow forever.
+    std::erase_if(all_, [](const auto& w) { return w.expired(); });
+    if (stopping_ && sessions_ == 0) done = std::exchange(on_drained_, {});
+  }
+  if (done) asio::post(io_, done);
+}
+
+void gateway_server::shutdown(std::chrono::milliseconds grace,
+                              std::function<void()> done) {
+  asio::post(acceptor_.get_executor(), [this, grace, done] {
+    stopping_ = true;
+    error_code ignored;
+    acceptor_.close(ignored);
+    accept_timer_.cancel();
+    std::vector<std::shared_ptr<gateway_session>> open;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      for (auto& w : all_)
+        if (auto s = w.lock()) open.push_back(s);
+      if (sessions_ == 0) {
+        asio::post(io_, done);
+        return;
+      }
+      on_drained_ = done;
+    }
+    LOG_INFO("gateway", "stopped accepting; draining " << open.size()
+                                                       << " connections");
+    for (auto& s : open) s->drain_async();
+    grace_timer_.expires_after(grace);
+    grace_timer_.async_wait([this](error_code ec) {
+      if (!ec) close_all();
+    });
+  });
+}
+
+void gateway_server::close_all() {
+  std::vector<std::shared_ptr<gateway_session>> open;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& w : all_)
+      if (auto s = w.lock()) open.push_back(s);
+  }
+  for (auto& s : open) s->close_async("grace period over");
+}
+
+}  // namespace facilityd

@@ -1,0 +1,120 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/messages.hpp"
+#include "net/asio.hpp"
+
+namespace facilityd {
+
+struct gateway_options {
+  std::string host = "0.0.0.0";
+  uint16_t port = 7400;
+  std::string server_name = "facilityd";
+  /// Connections open at once, authenticated or not; more are refused.
+  size_t max_connections = 1024;
+  /// Scans of one connection awaiting their answer; more get "busy".
+  size_t max_inflight = 64;
+  /// Malformed lines in a row after which the connection is closed.
+  size_t max_malformed = 10;
+  /// Bytes of answers queued for a client that does not read them; past
+  /// this the connection is closed.
+  size_t max_write_queue = 256 * 1024;
+  std::chrono::milliseconds hello_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// How long a connection waits for the actors to answer one scan.
+  std::chrono::milliseconds scan_timeout{30'000};
+};
+
+/// Who may connect: gateway id to the hash of its token (net/token.hpp).
+/// Thread-safe; replace() swaps in a new table at once.
+class gateway_credentials {
+ public:
+  using table = std::unordered_map<std::string, std::string>;
+
+  explicit gateway_credentials(table t = {});
+
+  /// Whether `token` is the token of gateway `id`. Takes about the same
+  /// time for unknown ids as for known ones.
+  bool check(const std::string& id, std::string_view token) const;
+
+  void replace(table t);
+
+ private:
+  mutable std::mutex mtx_;
+  std::shared_ptr<const table> table_;
+};
+
+class gateway_session;
+
+/// The TCP front for badge-reader gateways: accepts connections, speaks
+/// protocol v1 (docs/protocol.md) on each, and hands scans to the registry
+/// actor. Each connection runs on a strand of `io`; nothing here blocks on
+/// an actor, and the actors never touch a socket: a small actor per
+/// connection sends each scan and posts the answer back to the strand.
+class gateway_server {
+ public:
+  gateway_server(boost::asio::io_context& io, caf::actor_system& sys,
+                 registry_actor registry,
+                 std::shared_ptr<gateway_credentials> credentials,
+                 gateway_options opts);
+  ~gateway_server();
+
+  /// Binds and starts accepting. Throws boost::system::system_error when
+  /// the address cannot be bound.
+  void start();
+
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  /// Stops accepting. Open connections answer new scans with
+  /// "shutting_down", send the answers of the scans in flight and close;
+  /// those still open after `grace` are closed anyway. Calls `done` (on an
+  /// io thread) once no connection is left.
+  void shutdown(std::chrono::milliseconds grace, std::function<void()> done);
+
+  size_t connections() const { return sessions_.load(); }
+
+  // -- for sessions ----------------------------------------------------------
+
+  /// Makes `s` the connection of gateway `id`, closing the one it replaces.
+  void claim(const std::string& id, const std::shared_ptr<gateway_session>& s);
+  void release(const std::string& id, const gateway_session* s);
+  void session_closed();
+
+  const gateway_options& options() const { return opts_; }
+  const gateway_credentials& credentials() const { return *credentials_; }
+  caf::actor_system& system() { return sys_; }
+  const registry_actor& registry() const { return registry_; }
+  bool stopping() const { return stopping_.load(); }
+
+ private:
+  void accept();
+  void close_all();
+
+  boost::asio::io_context& io_;
+  caf::actor_system& sys_;
+  registry_actor registry_;
+  std::shared_ptr<gateway_credentials> credentials_;
+  gateway_options opts_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_timer_;
+  boost::asio::steady_timer grace_timer_;
+  std::atomic<size_t> sessions_{0};
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mtx_;  // guards what follows
+  std::unordered_map<std::string, std::weak_ptr<gateway_session>> by_gateway_;
+  std::vector<std::weak_ptr<gateway_session>> all_;
+  std::function<void()> on_drained_;
+};
+
+}  // namespace facilityd
