@@ -91,7 +91,8 @@ struct command_checker {
   }
 
   void operator()(const quit_cmd&) const {
-    require(line == "QUIT", "QUIT round trip");
+    require(without_newline(format_quit()) == line, "QUIT round trip");
+    require(format_bye() == "BYE\n", "BYE");
   }
 
   void operator()(const malformed_cmd& cmd) const {

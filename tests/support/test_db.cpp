@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "persistence/errc.hpp"
+#include "net/token.hpp"
 #include "persistence/migrations.hpp"
 
 namespace facilityd::test {
@@ -101,6 +102,12 @@ void test_db::add_badge(const std::string& uid, participant_id owner) {
 void test_db::add_reader(const std::string& id, facility_id where) {
   auto r = conn_->exec("INSERT INTO readers (id, facility_id) VALUES ($1, $2)",
                        {id, std::to_string(where)});
+  if (!r) fail(describe(r.error()));
+}
+
+void test_db::add_gateway(const std::string& id, const std::string& token) {
+  auto r = conn_->exec("INSERT INTO gateways (id, token_hash) VALUES ($1, $2)",
+                       {id, hash_token(token)});
   if (!r) fail(describe(r.error()));
 }
 

@@ -33,6 +33,8 @@ class test_db {
                                  bool suspended = false);
   void add_badge(const std::string& uid, participant_id owner);
   void add_reader(const std::string& id, facility_id where);
+  /// Registers a gateway with `token` (stored hashed, as facilityd does).
+  void add_gateway(const std::string& id, const std::string& token);
 
   // -- reading ---------------------------------------------------------------
 

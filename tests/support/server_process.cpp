@@ -1,0 +1,201 @@
+#include "tests/support/server_process.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace facilityd::test {
+
+namespace {
+
+using namespace std::chrono;
+
+std::string temp_log_path() {
+  char tmpl[] = "/tmp/facilityd-test-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  if (fd < 0) throw std::runtime_error("cannot create a log file");
+  ::close(fd);
+  return tmpl;
+}
+
+}  // namespace
+
+server_process::server_process(const test_db& db,
+                               std::vector<std::string> extra_args) {
+  log_path_ = temp_log_path();
+  std::vector<std::string> args{FACILITYD_BINARY,
+                                "--db.dsn=" + db.dsn(),
+                                "--gateway.host=127.0.0.1",
+                                "--gateway.port=0",
+                                "--server.name=facilityd-test",
+                                "--db.startup-wait=10s"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int out = ::open(log_path_.c_str(), O_WRONLY | O_APPEND);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  if (!wait_for_log("gateway: listening on", seconds{20}))
+    throw std::runtime_error("facilityd did not start:\n" + log());
+  std::smatch m;
+  auto text = log();
+  if (!std::regex_search(text, m,
+                         std::regex{"listening on 127\\.0\\.0\\.1:(\\d+)"}))
+    throw std::runtime_error("no port in the log:\n" + text);
+  port_ = static_cast<uint16_t>(std::stoi(m[1]));
+}
+
+server_process::~server_process() {
+  if (pid_ > 0 && running() && !stop(SIGTERM, seconds{20})) kill9();
+  ::unlink(log_path_.c_str());
+}
+
+std::optional<int> server_process::stop(int sig, milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  ::kill(pid_, sig);
+  auto deadline = steady_clock::now() + timeout;
+  while (steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status)
+                               : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(milliseconds{20});
+  }
+  return std::nullopt;
+}
+
+void server_process::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+bool server_process::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+std::string server_process::log() const {
+  std::ifstream in{log_path_};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool server_process::wait_for_log(const std::string& text,
+                                  milliseconds timeout) {
+  auto deadline = steady_clock::now() + timeout;
+  while (steady_clock::now() < deadline) {
+    if (log().find(text) != std::string::npos) return true;
+    if (!running()) return log().find(text) != std::string::npos;
+    std::this_thread::sleep_for(milliseconds{20});
+  }
+  return false;
+}
+
+// -- gateway_client -------------------------------------------------------------
+
+gateway_client::gateway_client(uint16_t port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("socket: " + std::string{strerror(errno)});
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    throw std::runtime_error("connect: " + std::string{strerror(errno)});
+}
+
+gateway_client::~gateway_client() {
+  close();
+}
+
+void gateway_client::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void gateway_client::send(const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    auto n = ::send(fd_, bytes.data() + done, bytes.size() - done,
+                    MSG_NOSIGNAL);
+    if (n <= 0) return;  // the server closed; reads will tell
+    done += static_cast<size_t>(n);
+  }
+}
+
+std::optional<std::string> gateway_client::line(milliseconds timeout) {
+  auto deadline = steady_clock::now() + timeout;
+  for (;;) {
+    auto nl = pending_.find('\n');
+    if (nl != std::string::npos) {
+      auto out = pending_.substr(0, nl);
+      pending_.erase(0, nl + 1);
+      return out;
+    }
+    if (eof_ || fd_ < 0) return std::nullopt;
+    auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    auto n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0)
+      eof_ = true;
+    else
+      pending_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+bool gateway_client::closed_by_server(milliseconds timeout) {
+  auto deadline = steady_clock::now() + timeout;
+  while (!eof_) {
+    auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+    if (left.count() <= 0) return false;
+    if (!line(left)) {
+      if (!eof_) return false;
+    }
+  }
+  return true;
+}
+
+std::string gateway_client::login(const std::string& gateway,
+                                  const std::string& token) {
+  send("HELLO " + gateway + " " + token + "\n");
+  auto welcome = line();
+  if (!welcome || welcome->rfind("WELCOME 1 ", 0) != 0)
+    throw std::runtime_error("login failed: " + welcome.value_or("(nothing)"));
+  return *welcome;
+}
+
+}  // namespace facilityd::test

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_db.hpp"
+
+namespace facilityd::test {
+
+/// A real facilityd process on a test_db's schema, listening for gateways
+/// on 127.0.0.1 at a port the system picks. Its log goes to a file that
+/// log() reads. The destructor stops it (SIGTERM, then SIGKILL).
+class server_process {
+ public:
+  explicit server_process(const test_db& db,
+                          std::vector<std::string> extra_args = {});
+  ~server_process();
+  server_process(const server_process&) = delete;
+  server_process& operator=(const server_process&) = delete;
+
+  uint16_t port() const { return port_; }
+
+  /// Sends `sig` and waits up to `timeout` for the exit; returns the exit
+  /// status, or nothing if the process did not exit in time.
+  std::optional<int> stop(int sig, std::chrono::milliseconds timeout);
+
+  /// kill -9, and waits for it.
+  void kill9();
+
+  bool running();
+
+  /// Everything the server logged so far.
+  std::string log() const;
+
+  /// Waits until the log contains `text`; false after `timeout`.
+  bool wait_for_log(const std::string& text,
+                    std::chrono::milliseconds timeout);
+
+ private:
+  int pid_ = -1;
+  uint16_t port_ = 0;
+  std::string log_path_;
+};
+
+/// A gateway's side of a connection: plain blocking socket calls with
+/// time limits, so a test can never hang on the server.
+class gateway_client {
+ public:
+  /// Connects to 127.0.0.1:`port`; throws on failure.
+  explicit gateway_client(uint16_t port);
+  ~gateway_client();
+  gateway_client(const gateway_client&) = delete;
+  gateway_client& operator=(const gateway_client&) = delete;
+
+  /// Sends `bytes` as they are (add "\n" yourself).
+  void send(const std::string& bytes);
+
+  /// The next line without its "\n", or nothing when none arrives within
+  /// `timeout` or the server closed the connection.
+  std::optional<std::string> line(
+    std::chrono::milliseconds timeout = std::chrono::seconds{10});
+
+  /// True when the server closes the connection within `timeout` (any
+  /// lines still arriving before the close are skipped).
+  bool closed_by_server(
+    std::chrono::milliseconds timeout = std::chrono::seconds{10});
+
+  /// Sends HELLO and requires WELCOME; returns the WELCOME line.
+  std::string login(const std::string& gateway, const std::string& token);
+
+  void close();
+
+ private:
+  int fd_ = -1;
+  std::string pending_;
+  bool eof_ = false;
+};
+
+}  // namespace facilityd::test
