@@ -50,7 +50,8 @@ server_process::server_process(const test_db& db,
     ::dup2(out, STDOUT_FILENO);
     ::dup2(out, STDERR_FILENO);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(127);
@@ -78,8 +79,7 @@ std::optional<int> server_process::stop(int sig, milliseconds timeout) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status)
-                               : 128 + WTERMSIG(status);
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     std::this_thread::sleep_for(milliseconds{20});
   }
@@ -122,11 +122,13 @@ bool server_process::wait_for_log(const std::string& text,
   return false;
 }
 
-// -- gateway_client -------------------------------------------------------------
+// -- gateway_client
+// -------------------------------------------------------------
 
 gateway_client::gateway_client(uint16_t port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw std::runtime_error("socket: " + std::string{strerror(errno)});
+  if (fd_ < 0)
+    throw std::runtime_error("socket: " + std::string{strerror(errno)});
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -144,14 +146,39 @@ void gateway_client::close() {
   fd_ = -1;
 }
 
+void gateway_client::abort() {
+  if (fd_ < 0) return;
+  linger reset{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  close();
+}
+
 void gateway_client::send(const std::string& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
-    auto n = ::send(fd_, bytes.data() + done, bytes.size() - done,
-                    MSG_NOSIGNAL);
+    auto n =
+        ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
     if (n <= 0) return;  // the server closed; reads will tell
     done += static_cast<size_t>(n);
   }
+}
+
+bool gateway_client::send_within(const std::string& bytes,
+                                 milliseconds timeout) {
+  auto deadline = steady_clock::now() + timeout;
+  size_t done = 0;
+  while (done < bytes.size()) {
+    auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+    if (fd_ < 0 || left.count() <= 0) return false;
+    pollfd p{fd_, POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    auto n = ::send(fd_, bytes.data() + done, bytes.size() - done,
+                    MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 std::optional<std::string> gateway_client::line(milliseconds timeout) {
@@ -196,6 +223,22 @@ std::string gateway_client::login(const std::string& gateway,
   if (!welcome || welcome->rfind("WELCOME 1 ", 0) != 0)
     throw std::runtime_error("login failed: " + welcome.value_or("(nothing)"));
   return *welcome;
+}
+
+// -- expectations
+// ---------------------------------------------------------------
+
+std::string ack_in_db(test_db& db, const std::string& gateway, uint64_t seq) {
+  return db.scalar(
+      "SELECT 'ACK ' || s.gateway_seq || ' ' || s.outcome"
+      " || coalesce(' visit=' || s.visit_id, '')"
+      " || CASE WHEN s.outcome = 'checked_out_closed'"
+      "    THEN ' closed=' || s.closed_count ELSE '' END"
+      " || CASE WHEN s.outcome = 'denied_unknown_reader' THEN ''"
+      "    ELSE coalesce(' name=' || replace(p.name, ' ', '%20'), '') END"
+      " FROM scans s LEFT JOIN participants p ON p.id = s.participant_id"
+      " WHERE s.gateway_id = '" +
+      gateway + "' AND s.gateway_seq = " + std::to_string(seq));
 }
 
 }  // namespace facilityd::test

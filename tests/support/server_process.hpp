@@ -36,8 +36,7 @@ class server_process {
   std::string log() const;
 
   /// Waits until the log contains `text`; false after `timeout`.
-  bool wait_for_log(const std::string& text,
-                    std::chrono::milliseconds timeout);
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout);
 
  private:
   int pid_ = -1;
@@ -58,25 +57,40 @@ class gateway_client {
   /// Sends `bytes` as they are (add "\n" yourself).
   void send(const std::string& bytes);
 
+  /// Like send(), but never blocks longer than `timeout` in all: true once
+  /// every byte is sent, false when the server closed the connection or
+  /// the time ran out first.
+  bool send_within(const std::string& bytes, std::chrono::milliseconds timeout);
+
   /// The next line without its "\n", or nothing when none arrives within
   /// `timeout` or the server closed the connection.
   std::optional<std::string> line(
-    std::chrono::milliseconds timeout = std::chrono::seconds{10});
+      std::chrono::milliseconds timeout = std::chrono::seconds{10});
 
   /// True when the server closes the connection within `timeout` (any
   /// lines still arriving before the close are skipped).
   bool closed_by_server(
-    std::chrono::milliseconds timeout = std::chrono::seconds{10});
+      std::chrono::milliseconds timeout = std::chrono::seconds{10});
 
   /// Sends HELLO and requires WELCOME; returns the WELCOME line.
   std::string login(const std::string& gateway, const std::string& token);
 
   void close();
 
+  /// Closes with a reset rather than an orderly close, dropping whatever
+  /// the server sent and was not read: a gateway cut off mid-conversation.
+  void abort();
+
  private:
   int fd_ = -1;
   std::string pending_;
   bool eof_ = false;
 };
+
+/// The ACK line that the row of scan (gateway, seq) in `db` calls for,
+/// built from the database alone: outcome, visit, closed count and the
+/// participant's name with spaces as %20 (enough for the names tests
+/// use). Empty when there is no such row.
+std::string ack_in_db(test_db& db, const std::string& gateway, uint64_t seq);
 
 }  // namespace facilityd::test

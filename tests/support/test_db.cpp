@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "persistence/errc.hpp"
 #include "net/token.hpp"
+#include "persistence/errc.hpp"
 #include "persistence/migrations.hpp"
 
 namespace facilityd::test {
