@@ -53,8 +53,10 @@ void reread(self_pointer self, Next next, Fail fail) {
             next();
           },
           [self, fail](caf::error& e) mutable {
-            LOG_WARNING("facility", facility_label(self->state)
-                                        << " cannot re-read: " << describe(e));
+            // The store already logged the outage once; this would repeat
+            // it for every scan.
+            LOG_DEBUG("facility", facility_label(self->state)
+                                      << " cannot re-read: " << describe(e));
             fail(make_error(errc::unavailable, describe(e)));
           });
 }
@@ -127,6 +129,11 @@ facility_actor::behavior_type facility(self_pointer self,
   st.opts = opts;
   return {
       [self](scan_atom, scan_request& s) -> caf::result<scan_reply> {
+        // Scans that waited this long behind others would be answered too
+        // late to be of use at a door; refusing at once lets the gateway
+        // decide.
+        if (self->mailbox().size() > self->state.opts.queue_limit)
+          return make_error(errc::busy, "facility queue full");
         auto rp = self->make_response_promise<scan_reply>();
         run_scan(self, std::move(s), rp, 0);
         return rp;

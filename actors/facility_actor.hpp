@@ -20,6 +20,9 @@ struct facility_options {
   /// How often one scan is decided again after a conflict (the version
   /// fence) or a commit of unknown outcome, before it fails as unavailable.
   int max_attempts = 4;
+  /// Messages waiting in one facility actor's mailbox beyond which a new
+  /// scan is refused with errc::busy instead of queueing without bound.
+  size_t queue_limit = 1000;
 };
 
 struct facility_actor_state {

@@ -27,6 +27,9 @@ facilityd_config::facilityd_config() {
            "a facility waits this long for one database request")
       .add(startup_wait, "startup-wait",
            "how long start-up waits for the database to become reachable");
+  opt_group{custom_options_, "facility"}.add(
+      facility_queue_limit, "queue-limit",
+      "scans waiting for one facility; more get 'busy' at once");
   opt_group{custom_options_, "log"}.add(log_level_name, "level",
                                         "debug, info, warning or error");
   opt_group{custom_options_, "gateway"}
@@ -60,6 +63,8 @@ std::string facilityd_config::validate() const {
   if (pool_size < 1 || pool_size > 256)
     return "db.pool-size must be between 1 and 256";
   if (queue_limit < 1) return "db.queue-limit must be at least 1";
+  if (facility_queue_limit < 1)
+    return "facility.queue-limit must be at least 1";
   if (as<std::chrono::seconds>(connect_timeout).count() < 1)
     return "db.connect-timeout must be at least 1s";
   if (statement_timeout <= caf::timespan{0})
@@ -101,6 +106,7 @@ server_options facilityd_config::actor_options() const {
   out.pool.workers = pool_size;
   out.pool.queue_limit = queue_limit;
   out.facility.db_timeout = request_timeout;
+  out.facility.queue_limit = facility_queue_limit;
   return out;
 }
 

@@ -38,6 +38,9 @@ class facilityd_config : public caf::actor_system_config {
   caf::timespan request_timeout = std::chrono::seconds{10};
   caf::timespan startup_wait = std::chrono::seconds{30};
 
+  // [facility]
+  size_t facility_queue_limit = 1000;
+
   // [log]
   std::string log_level_name = "info";
 

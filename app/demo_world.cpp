@@ -38,7 +38,7 @@ INSERT INTO badges (uid, participant_id)
 )sql";
 
 constexpr const char* add_gateway_sql =
-  "INSERT INTO gateways (id, token_hash) VALUES ($1, $2)";
+    "INSERT INTO gateways (id, token_hash) VALUES ($1, $2)";
 
 caf::expected<std::optional<demo_world>> seed_if_empty(pg_connection& c) {
   // Serializes two servers seeding the same empty database.
@@ -74,16 +74,16 @@ std::string demo_instructions(const demo_world& w, uint16_t port) {
          "members Alan (04112233), Katherine (04445566), Linus (04778899),\n"
          "and Edsger (04AABBCC), who is suspended.\n"
          "\n"
-         "The token of gateway "
-         + w.gateway + " is shown only now:\n\n    " + w.token
-         + "\n\nTry it from another terminal:\n\n"
-           "    nc 127.0.0.1 "
-         + p + "\n    HELLO " + w.gateway + " " + w.token
-         + "\n    SCAN 1 lab-door 04112233     (denied_closed: no keyholder)\n"
-           "    SCAN 2 lab-door 04A1B2C3     (Ada opens the lab)\n"
-           "    SCAN 3 lab-door 04112233     (Alan checks in)\n"
-           "    SCAN 4 lab-door 04A1B2C3     (Ada leaves: the lab closes)\n"
-           "\n";
+         "The token of gateway " +
+         w.gateway + " is shown only now:\n\n    " + w.token +
+         "\n\nTry it from another terminal:\n\n"
+         "    nc 127.0.0.1 " +
+         p + "\n    HELLO " + w.gateway + " " + w.token +
+         "\n    SCAN 1 lab-door 04112233     (denied_closed: no keyholder)\n"
+         "    SCAN 2 lab-door 04A1B2C3     (Ada opens the lab)\n"
+         "    SCAN 3 lab-door 04112233     (Alan checks in)\n"
+         "    SCAN 4 lab-door 04A1B2C3     (Ada leaves: the lab closes)\n"
+         "\n";
 }
 
 }  // namespace facilityd

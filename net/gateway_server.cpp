@@ -15,11 +15,11 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
 
-// -- credentials ----------------------------------------------------------------
+// -- credentials
+// ----------------------------------------------------------------
 
 gateway_credentials::gateway_credentials(table t)
-  : table_(std::make_shared<const table>(std::move(t))) {
-}
+    : table_(std::make_shared<const table>(std::move(t))) {}
 
 bool gateway_credentials::check(const std::string& id,
                                 std::string_view token) const {
@@ -32,8 +32,8 @@ bool gateway_credentials::check(const std::string& id,
   // Hash and compare for unknown ids too, so that timing does not tell
   // which gateway ids exist.
   static const std::string nobody = hash_token("no such gateway");
-  return token_matches(i == t->end() ? nobody : i->second, token)
-         && i != t->end();
+  return token_matches(i == t->end() ? nobody : i->second, token) &&
+         i != t->end();
 }
 
 void gateway_credentials::replace(table t) {
@@ -42,7 +42,8 @@ void gateway_credentials::replace(table t) {
   table_ = std::move(fresh);
 }
 
-// -- the way back from the actors ------------------------------------------------
+// -- the way back from the actors
+// ------------------------------------------------
 
 /// Carries answers from the scan bridge (an actor) to the session's strand.
 /// Once the session has closed, answers are dropped: the scans committed all
@@ -52,8 +53,7 @@ class reply_channel {
   using executor = asio::any_io_executor;
 
   reply_channel(executor strand, std::weak_ptr<gateway_session> s)
-    : strand_(std::move(strand)), session_(std::move(s)) {
-  }
+      : strand_(std::move(strand)), session_(std::move(s)) {}
 
   void deliver(uint64_t seq, caf::expected<scan_reply> r);
 
@@ -71,17 +71,16 @@ class reply_channel {
 
 namespace {
 
-caf::behavior scan_bridge(caf::event_based_actor* self,
-                          registry_actor registry,
+caf::behavior scan_bridge(caf::event_based_actor* self, registry_actor registry,
                           std::shared_ptr<reply_channel> channel,
                           caf::timespan timeout) {
   return {
-    [=](scan_atom, scan_request& s) {
-      auto seq = s.seq;
-      self->request(registry, timeout, scan_atom::value, std::move(s))
-        .then([=](scan_reply& r) { channel->deliver(seq, std::move(r)); },
-              [=](caf::error& e) { channel->deliver(seq, std::move(e)); });
-    },
+      [=](scan_atom, scan_request& s) {
+        auto seq = s.seq;
+        self->request(registry, timeout, scan_atom::value, std::move(s))
+            .then([=](scan_reply& r) { channel->deliver(seq, std::move(r)); },
+                  [=](caf::error& e) { channel->deliver(seq, std::move(e)); });
+      },
   };
 }
 
@@ -102,18 +101,18 @@ std::atomic<uint64_t> next_connection_id{1};
 
 }  // namespace
 
-// -- sessions ---------------------------------------------------------------------
+// -- sessions
+// ---------------------------------------------------------------------
 
 /// One gateway connection. Every member is touched only on the strand.
 class gateway_session : public std::enable_shared_from_this<gateway_session> {
  public:
   gateway_session(gateway_server& server, tcp::socket socket)
-    : server_(server),
-      socket_(std::move(socket)),
-      strand_(socket_.get_executor()),
-      timer_(strand_),
-      id_(next_connection_id++) {
-  }
+      : server_(server),
+        socket_(std::move(socket)),
+        strand_(socket_.get_executor()),
+        timer_(strand_),
+        id_(next_connection_id++) {}
 
   ~gateway_session() {
     if (channel_) channel_->close();
@@ -125,13 +124,31 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   }
 
   void close_async(std::string reason) {
-    asio::post(strand_, [self = shared_from_this(), reason] {
-      self->close(reason);
-    });
+    asio::post(strand_,
+               [self = shared_from_this(), reason] { self->close(reason); });
   }
 
   void drain_async() {
     asio::post(strand_, [self = shared_from_this()] { self->drain(); });
+  }
+
+  // The gateway hears what it can act on; the details (which may name
+  // database hosts) stay in the log.
+  void on_failure(uint64_t seq, const caf::error& e) {
+    auto code = protocol_code(e);
+    LOG_DEBUG("gateway",
+              label() << " scan " << seq << " not applied: " << describe(e));
+    switch (code) {
+      case err_code::busy:
+        send(format_err(seq, code, "server busy, not applied; send again"));
+        break;
+      case err_code::shutting_down:
+        send(format_err(seq, code, "server shutting down, not applied"));
+        break;
+      default:
+        send(format_err(seq, code,
+                        "database unavailable, not applied; send again"));
+    }
   }
 
   void on_reply(uint64_t seq, caf::expected<scan_reply> r) {
@@ -139,7 +156,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     if (r)
       send(format_ack(seq, *r));
     else
-      send(format_err(seq, protocol_code(r.error()), describe(r.error())));
+      on_failure(seq, r.error());
     maybe_finish();
   }
 
@@ -159,8 +176,9 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     error_code ec;
     auto peer = socket_.remote_endpoint(ec);
     LOG_INFO("gateway", label() << " connected from "
-                                << (ec ? std::string{"?"} : peer.address().to_string()
-                                           + ":" + std::to_string(peer.port())));
+                                << (ec ? std::string{"?"}
+                                       : peer.address().to_string() + ":" +
+                                             std::to_string(peer.port())));
     if (server_.connections() > server_.options().max_connections) {
       send(format_err(std::nullopt, err_code::busy, "too many connections"));
       close_after_flush("too many connections");
@@ -176,11 +194,11 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
 
   void read() {
     socket_.async_read_some(
-      asio::buffer(buffer_),
-      asio::bind_executor(strand_, [self = shared_from_this()](
-                                     error_code ec, size_t n) {
-        self->on_read(ec, n);
-      }));
+        asio::buffer(buffer_),
+        asio::bind_executor(
+            strand_, [self = shared_from_this()](error_code ec, size_t n) {
+              self->on_read(ec, n);
+            }));
   }
 
   void on_read(error_code ec, size_t n) {
@@ -196,8 +214,8 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
       if (!line) break;
       handle(*line);
     }
-    if (reader_.too_long()
-        && (phase_ == phase::hello || phase_ == phase::ready)) {
+    if (reader_.too_long() &&
+        (phase_ == phase::hello || phase_ == phase::ready)) {
       send(format_err(std::nullopt, err_code::line_too_long,
                       "lines are limited to 512 bytes"));
       close_after_flush("line too long");
@@ -215,7 +233,8 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     std::visit([this](auto& c) { on_command(c); }, cmd);
   }
 
-  // -- commands ----------------------------------------------------------------
+  // -- commands
+  // ----------------------------------------------------------------
 
   void on_first_line(const std::string& line, command& cmd) {
     if (auto hello = std::get_if<hello_cmd>(&cmd)) {
@@ -233,21 +252,21 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     // A HELLO of the wrong shape is a failed login, anything else a line
     // sent before logging in.
     bool said_hello = line.rfind("HELLO", 0) == 0;
-    send(format_err(std::nullopt,
-                    said_hello ? err_code::auth_failed : err_code::auth_required,
-                    said_hello ? "HELLO <gateway-id> <token>"
-                               : "say HELLO <gateway-id> <token> first"));
-    close_after_flush(said_hello ? "authentication failed"
-                                 : "no HELLO first");
+    send(
+        format_err(std::nullopt,
+                   said_hello ? err_code::auth_failed : err_code::auth_required,
+                   said_hello ? "HELLO <gateway-id> <token>"
+                              : "say HELLO <gateway-id> <token> first"));
+    close_after_flush(said_hello ? "authentication failed" : "no HELLO first");
   }
 
   void authenticate(const std::string& gateway) {
     gateway_ = gateway;
     phase_ = phase::ready;
     channel_ = std::make_shared<reply_channel>(strand_, weak_from_this());
-    bridge_ = server_.system().spawn(
-      scan_bridge, server_.registry(), channel_,
-      caf::timespan{server_.options().scan_timeout});
+    bridge_ =
+        server_.system().spawn(scan_bridge, server_.registry(), channel_,
+                               caf::timespan{server_.options().scan_timeout});
     server_.claim(gateway_, shared_from_this());
     LOG_INFO("gateway", label() << " authenticated");
     send(format_welcome(server_.options().server_name));
@@ -270,8 +289,8 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
       return;
     }
     ++inflight_;
-    LOG_DEBUG("gateway", label() << " SCAN " << c.seq << " " << c.reader
-                                 << " " << c.badge);
+    LOG_DEBUG("gateway", label() << " SCAN " << c.seq << " " << c.reader << " "
+                                 << c.badge);
     caf::anon_send(bridge_, scan_atom::value,
                    scan_request{gateway_, c.seq, c.reader, c.badge});
   }
@@ -286,9 +305,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     maybe_finish();
   }
 
-  void on_command(const malformed_cmd& c) {
-    malformed(c.seq, c.reason);
-  }
+  void on_command(const malformed_cmd& c) { malformed(c.seq, c.reason); }
 
   void malformed(std::optional<uint64_t> seq, const std::string& reason) {
     send(format_err(seq, err_code::malformed, reason));
@@ -296,7 +313,8 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
       close_after_flush("too many malformed lines");
   }
 
-  // -- writing -----------------------------------------------------------------
+  // -- writing
+  // -----------------------------------------------------------------
 
   void send(std::string line) {
     if (phase_ == phase::closed) return;
@@ -311,12 +329,11 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
 
   void write_next() {
     writing_ = true;
-    asio::async_write(
-      socket_, asio::buffer(outbox_.front()),
-      asio::bind_executor(strand_, [self = shared_from_this()](
-                                     error_code ec, size_t) {
-        self->on_written(ec);
-      }));
+    asio::async_write(socket_, asio::buffer(outbox_.front()),
+                      asio::bind_executor(strand_, [self = shared_from_this()](
+                                                       error_code ec, size_t) {
+                        self->on_written(ec);
+                      }));
   }
 
   void on_written(error_code ec) {
@@ -334,7 +351,8 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
       close(linger_reason_);
   }
 
-  // -- ending ------------------------------------------------------------------
+  // -- ending
+  // ------------------------------------------------------------------
 
   void drain() {
     draining_ = true;
@@ -399,15 +417,14 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
         close(linger_reason_ + " (answers not read)");
         return;
       case phase::hello:
-        close("no HELLO within "
-              + std::to_string(server_.options().hello_timeout.count())
-              + " ms");
+        close("no HELLO within " +
+              std::to_string(server_.options().hello_timeout.count()) + " ms");
         return;
       case phase::ready:
       case phase::finishing: {
         auto idle = server_.options().idle_timeout;
-        auto quiet = duration_cast<milliseconds>(steady_clock::now()
-                                                 - last_activity_);
+        auto quiet =
+            duration_cast<milliseconds>(steady_clock::now() - last_activity_);
         if (quiet >= idle)
           close("idle for " + std::to_string(quiet.count()) + " ms");
         else
@@ -450,21 +467,21 @@ void reply_channel::deliver(uint64_t seq, caf::expected<scan_reply> r) {
   });
 }
 
-// -- the server -------------------------------------------------------------------
+// -- the server
+// -------------------------------------------------------------------
 
 gateway_server::gateway_server(boost::asio::io_context& io,
                                caf::actor_system& sys, registry_actor registry,
                                std::shared_ptr<gateway_credentials> credentials,
                                gateway_options opts)
-  : io_(io),
-    sys_(sys),
-    registry_(std::move(registry)),
-    credentials_(std::move(credentials)),
-    opts_(std::move(opts)),
-    acceptor_(asio::make_strand(io)),
-    accept_timer_(acceptor_.get_executor()),
-    grace_timer_(io) {
-}
+    : io_(io),
+      sys_(sys),
+      registry_(std::move(registry)),
+      credentials_(std::move(credentials)),
+      opts_(std::move(opts)),
+      acceptor_(asio::make_strand(io)),
+      accept_timer_(acceptor_.get_executor()),
+      grace_timer_(io) {}
 
 gateway_server::~gateway_server() = default;
 
@@ -485,29 +502,29 @@ tcp::endpoint gateway_server::local_endpoint() const {
 
 void gateway_server::accept() {
   acceptor_.async_accept(
-    asio::make_strand(io_), [this](error_code ec, tcp::socket socket) {
-      if (stopping_) return;
-      if (ec) {
-        // Out of file descriptors and the like: keep accepting, but give
-        // the system a moment instead of spinning.
-        if (ec == asio::error::operation_aborted) return;
-        LOG_WARNING("gateway", "accept failed: " << ec.message());
-        accept_timer_.expires_after(std::chrono::milliseconds{100});
-        accept_timer_.async_wait([this](error_code e) {
-          if (!e && !stopping_) accept();
-        });
-        return;
-      } else {
-        ++sessions_;
-        auto s = std::make_shared<gateway_session>(*this, std::move(socket));
-        {
-          std::lock_guard<std::mutex> guard{mtx_};
-          all_.push_back(s);
+      asio::make_strand(io_), [this](error_code ec, tcp::socket socket) {
+        if (stopping_) return;
+        if (ec) {
+          // Out of file descriptors and the like: keep accepting, but give
+          // the system a moment instead of spinning.
+          if (ec == asio::error::operation_aborted) return;
+          LOG_WARNING("gateway", "accept failed: " << ec.message());
+          accept_timer_.expires_after(std::chrono::milliseconds{100});
+          accept_timer_.async_wait([this](error_code e) {
+            if (!e && !stopping_) accept();
+          });
+          return;
+        } else {
+          ++sessions_;
+          auto s = std::make_shared<gateway_session>(*this, std::move(socket));
+          {
+            std::lock_guard<std::mutex> guard{mtx_};
+            all_.push_back(s);
+          }
+          s->start();
         }
-        s->start();
-      }
-      accept();
-    });
+        accept();
+      });
 }
 
 void gateway_server::claim(const std::string& id,
@@ -560,9 +577,10 @@ void gateway_server::shutdown(std::chrono::milliseconds grace,
       }
       on_drained_ = done;
     }
-    LOG_INFO("gateway", "stopped accepting; draining " << open.size()
-                                                       << " connections");
-    for (auto& s : open) s->drain_async();
+    LOG_INFO("gateway",
+             "stopped accepting; draining " << open.size() << " connections");
+    for (auto& s : open)
+      s->drain_async();
     grace_timer_.expires_after(grace);
     grace_timer_.async_wait([this](error_code ec) {
       if (!ec) close_all();
@@ -577,7 +595,8 @@ void gateway_server::close_all() {
     for (auto& w : all_)
       if (auto s = w.lock()) open.push_back(s);
   }
-  for (auto& s : open) s->close_async("grace period over");
+  for (auto& s : open)
+    s->close_async("grace period over");
 }
 
 }  // namespace facilityd

@@ -22,7 +22,8 @@ struct harness {
   std::unique_ptr<fake_store> db;
   registry_actor registry;
 
-  explicit harness(db_pool_options pool = {}, int facilities = 1) {
+  explicit harness(db_pool_options pool = {}, int facilities = 1,
+                   size_t facility_queue_limit = 1000) {
     cfg.set("scheduler.max-threads", 2);
     sys = std::make_unique<caf::actor_system>(cfg);
     world w;
@@ -42,6 +43,7 @@ struct harness {
     server_options opts;
     opts.pool = pool;
     opts.facility.db_timeout = std::chrono::seconds{5};
+    opts.facility.queue_limit = facility_queue_limit;
     registry = spawn_registry(*sys, std::move(w), db->factory(), opts);
   }
 
@@ -153,4 +155,26 @@ TEST_CASE("a full database queue refuses scans as busy at once") {
   collect();
   collect();
   CHECK(h.db->scans_recorded() == 2);
+}
+
+TEST_CASE("a facility with too many scans waiting refuses more as busy") {
+  harness h{{}, 1, 2};
+  h.db->script(fake_store::step::hold);
+  caf::scoped_actor self{*h.sys};
+  for (uint64_t seq = 1; seq <= 6; ++seq)
+    self->send(h.registry, scan_atom::value,
+               scan_request{"gw", seq, "door", seq % 2 ? "kim" : "mia"});
+  h.db->wait_until_held();
+  // The first scan holds the facility; of the five behind it, those past
+  // the limit are refused once the facility gets to them.
+  h.db->release();
+  int busy = 0, done = 0;
+  for (int i = 0; i < 6; ++i)
+    self->receive(
+        [&](scan_reply&) { ++done; },
+        [&](caf::error& e) { busy += errc_of(e) == errc::busy; },
+        caf::after(std::chrono::seconds{10}) >> [&] { FAIL("no answer"); });
+  CHECK(busy > 0);
+  CHECK(done + busy == 6);
+  CHECK(h.db->scans_recorded() == static_cast<size_t>(done));
 }
