@@ -1,6 +1,8 @@
 // facilityd: the facility state server. Wiring only: configuration,
 // recovery from the database, the actors, and the signals that stop them.
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <exception>
 #include <iostream>
@@ -124,8 +126,29 @@ int serve(facilityd_config& cfg, caf::actor_system& sys,
   return 0;
 }
 
+// Every gateway connection takes a file descriptor, and the usual soft
+// limit (1024) is below what gateway.max-connections allows.
+void raise_open_files_limit(const facilityd_config& cfg) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  // Database connections, the listening socket, logs and a margin.
+  auto needed = cfg.max_connections + cfg.pool_size + 64;
+  if (lim.rlim_cur < needed)
+    LOG_WARNING("server",
+                "open files limit "
+                    << lim.rlim_cur << " is below the " << needed
+                    << " that gateway.max-connections=" << cfg.max_connections
+                    << " needs; connections beyond it are refused");
+}
+
 int run(facilityd_config& cfg) {
   set_log_level(cfg.level());
+  raise_open_files_limit(cfg);
   LOG_INFO("server", "starting " << cfg.server_name << " (facilityd "
                                  << FACILITYD_VERSION << ")");
   auto opts = cfg.store_options();

@@ -1,5 +1,9 @@
 #include "net/gateway_server.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <deque>
 
 #include <caf/all.hpp>
@@ -34,6 +38,11 @@ bool gateway_credentials::check(const std::string& id,
   static const std::string nobody = hash_token("no such gateway");
   return token_matches(i == t->end() ? nobody : i->second, token) &&
          i != t->end();
+}
+
+bool gateway_credentials::knows(const std::string& id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return table_->count(id) > 0;
 }
 
 void gateway_credentials::replace(table t) {
@@ -203,6 +212,14 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
 
   void on_read(error_code ec, size_t n) {
     if (phase_ != phase::hello && phase_ != phase::ready) return;
+    if (ec == asio::error::eof && phase_ == phase::ready) {
+      // A gateway that closes its sending side (as `nc -N` does) still
+      // gets the answers of the scans it sent, then the close.
+      phase_ = phase::finishing;
+      said_bye_ = true;
+      maybe_finish();
+      return;
+    }
     if (ec) {
       close(ec == asio::error::eof ? "closed by the gateway" : ec.message());
       return;
@@ -242,8 +259,15 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
         authenticate(hello->gateway);
         return;
       }
-      LOG_WARNING("gateway", label() << " authentication failed for gateway '"
-                                     << hello->gateway << "'");
+      // The id is logged only if it is one: a gateway that swapped id and
+      // token would otherwise write its token into the log.
+      if (server_.credentials().knows(hello->gateway))
+        LOG_WARNING("gateway", label() << " authentication failed: wrong "
+                                          "token for gateway '"
+                                       << hello->gateway << "'");
+      else
+        LOG_WARNING("gateway",
+                    label() << " authentication failed: unknown gateway id");
       send(format_err(std::nullopt, err_code::auth_failed,
                       "unknown gateway or wrong token"));
       close_after_flush("authentication failed");
@@ -363,8 +387,8 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   void maybe_finish() {
     if (inflight_ > 0) return;
     if (phase_ == phase::finishing) {
-      send(format_bye());
-      close_after_flush("QUIT");
+      if (!said_bye_) send(format_bye());
+      close_after_flush(said_bye_ ? "closed by the gateway" : "QUIT");
     } else if (draining_) {
       close_after_flush("server shutting down");
     }
@@ -451,6 +475,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   size_t inflight_ = 0;
   size_t malformed_in_a_row_ = 0;
   bool draining_ = false;
+  bool said_bye_ = false;  // the gateway ended its side without QUIT
   std::string linger_reason_;
   std::chrono::steady_clock::time_point last_activity_;
   std::shared_ptr<reply_channel> channel_;
@@ -483,7 +508,9 @@ gateway_server::gateway_server(boost::asio::io_context& io,
       accept_timer_(acceptor_.get_executor()),
       grace_timer_(io) {}
 
-gateway_server::~gateway_server() = default;
+gateway_server::~gateway_server() {
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
 
 void gateway_server::start() {
   tcp::endpoint ep{asio::ip::make_address(opts_.host), opts_.port};
@@ -491,6 +518,7 @@ void gateway_server::start() {
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.bind(ep);
   acceptor_.listen(asio::socket_base::max_listen_connections);
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   LOG_INFO("gateway", "listening on " << local_endpoint().address().to_string()
                                       << ":" << local_endpoint().port());
   accept();
@@ -505,9 +533,15 @@ void gateway_server::accept() {
       asio::make_strand(io_), [this](error_code ec, tcp::socket socket) {
         if (stopping_) return;
         if (ec) {
-          // Out of file descriptors and the like: keep accepting, but give
-          // the system a moment instead of spinning.
+          // Other failures (the network stack out of memory and the
+          // like): keep accepting, but give the system a moment instead of
+          // spinning.
           if (ec == asio::error::operation_aborted) return;
+          if (ec == asio::error::no_descriptors) {
+            refuse_one_without_descriptors();
+            accept();
+            return;
+          }
           LOG_WARNING("gateway", "accept failed: " << ec.message());
           accept_timer_.expires_after(std::chrono::milliseconds{100});
           accept_timer_.async_wait([this](error_code e) {
@@ -525,6 +559,30 @@ void gateway_server::accept() {
         }
         accept();
       });
+}
+
+void gateway_server::refuse_one_without_descriptors() {
+  // Free the spare descriptor, take the waiting connection with it, say
+  // why it cannot be served, and take the spare back. The warning is
+  // rate-limited: under a flood it would repeat for every connection.
+  using namespace std::chrono;
+  auto now = steady_clock::now();
+  if (now - last_fd_warning_ > seconds{10}) {
+    last_fd_warning_ = now;
+    LOG_WARNING("gateway",
+                "out of file descriptors: refusing connections "
+                "(raise the open files limit or lower "
+                "gateway.max-connections)");
+  }
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+  int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) {
+    auto line = format_err(std::nullopt, err_code::busy,
+                           "server out of connections, try again later");
+    (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(fd);
+  }
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 void gateway_server::claim(const std::string& id,

@@ -47,6 +47,8 @@ class gateway_credentials {
   /// time for unknown ids as for known ones.
   bool check(const std::string& id, std::string_view token) const;
 
+  bool knows(const std::string& id) const;
+
   void replace(table t);
 
  private:
@@ -98,6 +100,7 @@ class gateway_server {
 
  private:
   void accept();
+  void refuse_one_without_descriptors();
   void close_all();
 
   boost::asio::io_context& io_;
@@ -109,6 +112,10 @@ class gateway_server {
   boost::asio::steady_timer accept_timer_;
   boost::asio::steady_timer grace_timer_;
   std::atomic<size_t> sessions_{0};
+  // Held open so that, when the process runs out of file descriptors, one
+  // can be freed to accept a waiting connection and tell it so.
+  int spare_fd_ = -1;
+  std::chrono::steady_clock::time_point last_fd_warning_{};  // acceptor
   std::atomic<bool> stopping_{false};
 
   std::mutex mtx_;  // guards what follows

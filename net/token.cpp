@@ -27,9 +27,8 @@ std::string hex(const unsigned char* data, size_t size) {
 std::string hash_token(std::string_view token) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int size = 0;
-  if (EVP_Digest(token.data(), token.size(), digest.data(), &size,
-                 EVP_sha256(), nullptr)
-      != 1)
+  if (EVP_Digest(token.data(), token.size(), digest.data(), &size, EVP_sha256(),
+                 nullptr) != 1)
     throw std::runtime_error("SHA-256 failed");
   return "sha256:" + hex(digest.data(), size);
 }

@@ -153,6 +153,10 @@ void gateway_client::abort() {
   close();
 }
 
+void gateway_client::finish_sending() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+}
+
 void gateway_client::send(const std::string& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {

@@ -77,6 +77,9 @@ class gateway_client {
 
   void close();
 
+  /// Closes the sending side only, as `nc -N` does at the end of input.
+  void finish_sending();
+
   /// Closes with a reset rather than an orderly close, dropping whatever
   /// the server sent and was not read: a gateway cut off mid-conversation.
   void abort();

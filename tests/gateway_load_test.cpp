@@ -1,0 +1,435 @@
+// facilityd as a process under load and abuse from its gateways: long
+// pipelines, connections cut mid-batch, gateways that do not read, a
+// thousand connections at once, and bytes that are no protocol at all.
+
+#include <doctest/doctest.h>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "net/token.hpp"
+#include "tests/support/server_process.hpp"
+#include "tests/support/world.hpp"
+
+using namespace facilityd;
+using namespace facilityd::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using W = small_world;
+using steady = std::chrono::steady_clock;
+constexpr const char* token = "test-token-1";
+constexpr const char* token_2 = "test-token-2";
+
+struct fixture {
+  test_db db;
+  small_world w{db};
+  fixture() {
+    db.add_gateway("gw-1", token);
+    db.add_gateway("gw-2", token_2);
+  }
+};
+
+struct scan {
+  uint64_t seq;
+  std::string reader;
+  std::string badge;
+
+  std::string line() const {
+    return "SCAN " + std::to_string(seq) + " " + reader + " " + badge + "\n";
+  }
+};
+
+// `count` scans numbered from 1, spread over the lab and the shop in an
+// uneven interleaving, with badges in an order that reaches every kind of
+// outcome: entries, refusals, check-outs and closings.
+std::vector<scan> mixed_scans(size_t count) {
+  static const std::vector<std::string> lab_badges{
+      W::b_k1, W::b_m1, W::b_m2,   W::b_m3, W::b_suspended, W::b_k2, W::b_m1,
+      W::b_k1, W::b_m2, "badge-x", W::b_k2, W::b_m3,        W::b_k1, W::b_m3};
+  static const std::vector<std::string> shop_badges{
+      W::b_m1, W::b_k2, W::b_m1, W::b_m2, W::b_k2, W::b_k1, W::b_m2, W::b_k1};
+  std::vector<scan> out;
+  size_t lab = 0, shop = 0;
+  for (uint64_t seq = 1; seq <= count; ++seq) {
+    if (seq % 3 == 0 || seq % 7 == 0)
+      out.push_back({seq, W::shop_door, shop_badges[shop++ % 8]});
+    else
+      out.push_back({seq, W::lab_door, lab_badges[lab++ % 14]});
+  }
+  return out;
+}
+
+std::string joined(const std::vector<scan>& scans) {
+  std::string out;
+  for (const auto& s : scans)
+    out += s.line();
+  return out;
+}
+
+// The seqs of `scans` at `reader`, in the order sent, comma-separated.
+std::string seqs_at(const std::vector<scan>& scans, const std::string& reader) {
+  std::string out;
+  for (const auto& s : scans)
+    if (s.reader == reader)
+      out += (out.empty() ? "" : ",") + std::to_string(s.seq);
+  return out;
+}
+
+// The seqs of the scans recorded at `facility`, in the order committed.
+std::string seqs_committed(test_db& db, facility_id facility) {
+  return db.scalar(
+      "SELECT string_agg(gateway_seq::text, ',' ORDER BY id) FROM scans"
+      " WHERE facility_id = " +
+      std::to_string(facility));
+}
+
+// The seq an ACK answers, or nothing for another line.
+std::optional<uint64_t> acked_seq(const std::optional<std::string>& line) {
+  if (!line || line->rfind("ACK ", 0) != 0) return std::nullopt;
+  auto end = line->find(' ', 4);
+  return std::stoull(line->substr(4, end - 4));
+}
+
+// Reads `count` ACKs, keyed by seq; fails on any other line or a repeat.
+std::map<uint64_t, std::string> read_acks(gateway_client& gw, size_t count) {
+  std::map<uint64_t, std::string> out;
+  for (size_t i = 0; i < count; ++i) {
+    auto line = gw.line();
+    auto seq = acked_seq(line);
+    INFO("line " << i << ": " << line.value_or("(nothing)"));
+    REQUIRE(seq);
+    CHECK(out.emplace(*seq, *line).second);
+  }
+  return out;
+}
+
+void check_acks_match_db(test_db& db,
+                         const std::map<uint64_t, std::string>& acks) {
+  for (const auto& [seq, ack] : acks)
+    CHECK(ack == ack_in_db(db, "gw-1", seq));
+}
+
+bool starts_with(const std::optional<std::string>& line,
+                 const std::string& prefix) {
+  return line && line->rfind(prefix, 0) == 0;
+}
+
+bool pongs(gateway_client& gw, const std::string& word) {
+  gw.send("PING " + word + "\n");
+  return gw.line() == "PONG " + word;
+}
+
+using clients = std::vector<std::unique_ptr<gateway_client>>;
+
+// `count` connections to `port`, all open at once.
+clients connect_many(uint16_t port, int count) {
+  clients out;
+  for (int i = 0; i < count; ++i)
+    out.push_back(std::make_unique<gateway_client>(port));
+  return out;
+}
+
+// Gateways gw-many-1 to gw-many-`count`, all with the token "many-token".
+void add_many_gateways(test_db& db, int count) {
+  db.exec("INSERT INTO gateways (id, token_hash) SELECT 'gw-many-' || i, '" +
+          hash_token("many-token") + "' FROM generate_series(1, " +
+          std::to_string(count) + ") i");
+}
+
+void log_in_many(clients& cs) {
+  for (size_t i = 0; i < cs.size(); ++i)
+    cs[i]->send("HELLO gw-many-" + std::to_string(i + 1) + " many-token\n");
+}
+
+// The next line of every client, "(nothing)" where none came; waits at
+// most `timeout` in all, however many stay silent.
+std::vector<std::string> next_lines(clients& cs,
+                                    std::chrono::milliseconds timeout) {
+  auto deadline = steady::now() + timeout;
+  std::vector<std::string> out;
+  for (auto& c : cs) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - steady::now());
+    out.push_back(c->line(std::max(left, 1ms)).value_or("(nothing)"));
+  }
+  return out;
+}
+
+// Raises this process's limit on open files to at least `wanted` where the
+// hard limit allows; a forked server inherits it. Returns the limit now.
+rlim_t raise_open_files(rlim_t wanted) {
+  rlimit r{};
+  ::getrlimit(RLIMIT_NOFILE, &r);
+  if (r.rlim_cur < wanted) {
+    r.rlim_cur = std::min(wanted, r.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &r);
+    ::getrlimit(RLIMIT_NOFILE, &r);
+  }
+  return r.rlim_cur;
+}
+
+}  // namespace
+
+TEST_CASE("pipelined scans apply in arrival order per facility, each ACKed") {
+  fixture f;
+  server_process server{f.db, {"--gateway.max-inflight=256"}};
+  gateway_client gw{server.port()};
+  gw.login("gw-1", token);
+
+  // 200 scans in one write, without waiting for any answer.
+  auto scans = mixed_scans(200);
+  gw.send(joined(scans));
+  auto acks = read_acks(gw, scans.size());
+  REQUIRE(acks.size() == scans.size());
+  CHECK(acks.begin()->first == 1);
+  CHECK(acks.rbegin()->first == 200);
+
+  // Each facility committed its scans in the order they were sent, and
+  // every ACK says what was committed.
+  CHECK(seqs_committed(f.db, f.w.lab) == seqs_at(scans, W::lab_door));
+  CHECK(seqs_committed(f.db, f.w.shop) == seqs_at(scans, W::shop_door));
+  check_acks_match_db(f.db, acks);
+  CHECK(f.db.count("SELECT count(DISTINCT outcome) FROM scans") >= 6);
+  CHECK(f.db.invariant_violations().empty());
+}
+
+TEST_CASE("scans resent after a cut connection apply exactly once") {
+  fixture f;
+  server_process server{f.db, {"--gateway.max-inflight=256"}};
+  auto scans = mixed_scans(120);
+  std::map<uint64_t, std::string> before_cut;
+  {
+    gateway_client gw{server.port()};
+    gw.login("gw-1", token);
+    gw.send(joined(scans));
+    before_cut = read_acks(gw, 10);
+
+    // Holding the commits makes sure the cut comes in the middle of the
+    // batch: the rest are in flight or not yet read when it happens.
+    f.db.exec("BEGIN");
+    f.db.exec("LOCK TABLE scans IN ACCESS EXCLUSIVE MODE");
+    CHECK(f.db.count("SELECT count(*) FROM scans") <
+          static_cast<int64_t>(scans.size()));
+    gw.abort();
+    f.db.exec("COMMIT");
+  }
+
+  // The gateway resends everything it has sent, ACKed or not.
+  gateway_client again{server.port()};
+  again.login("gw-1", token);
+  again.send(joined(scans));
+  auto acks = read_acks(again, scans.size());
+  REQUIRE(acks.size() == scans.size());
+
+  CHECK(f.db.count("SELECT count(*) FROM scans WHERE gateway_id = 'gw-1'") ==
+        static_cast<int64_t>(scans.size()));
+  CHECK(f.db.count("SELECT count(*) FROM visits") ==
+        f.db.count("SELECT count(*) FROM scans WHERE outcome = 'checked_in'"));
+  check_acks_match_db(f.db, acks);
+  for (const auto& [seq, ack] : before_cut)
+    CHECK(acks[seq] == ack);
+  CHECK(f.db.invariant_violations().empty());
+}
+
+TEST_CASE("a gateway that never reads is closed and others are still served") {
+  fixture f;
+  server_process server{f.db, {"--gateway.max-write-queue=2048"}};
+  gateway_client other{server.port()};
+  other.login("gw-2", token_2);
+  gateway_client deaf{server.port()};
+  deaf.login("gw-1", token);
+
+  // PINGs with long words, never reading a PONG, until the server gives
+  // up on the connection. The socket buffers on both sides take hundreds
+  // of kilobytes or more first, depending on the kernel.
+  std::string pings;
+  for (int i = 0; i < 1000; ++i)
+    pings += "PING " + std::string(64, static_cast<char>('a' + i % 26)) + "\n";
+  auto deadline = steady::now() + 30s;
+  size_t sent = 0, rounds = 0;
+  while (steady::now() < deadline && sent < (256u << 20)) {
+    if (!deaf.send_within(pings, 5s)) break;
+    sent += pings.size();
+    // Meanwhile another gateway gets its answers.
+    CHECK(pongs(other, "r" + std::to_string(++rounds)));
+  }
+  INFO("sent " << sent << " bytes of PINGs");
+  CHECK(server.wait_for_log(
+      "gateway=gw-1 disconnected: the gateway does not read its answers", 10s));
+  CHECK(deaf.closed_by_server(20s));
+
+  CHECK(pongs(other, "after"));
+  other.send("SCAN 1 lab-door badge-k1\n");
+  auto ack = other.line();
+  CHECK(starts_with(ack, "ACK 1 checked_in"));
+  gateway_client later{server.port()};
+  later.login("gw-1", token);
+  CHECK(pongs(later, "later"));
+}
+
+TEST_CASE("a thousand gateways connected at once are all served") {
+  constexpr int gateways = 1000;
+  auto limit = raise_open_files(4096);
+  INFO("the limit on open files is " << limit);
+  // Both this process and the server hold one descriptor per connection.
+  REQUIRE(limit >= 1200);
+  fixture f;
+  add_many_gateways(f.db, gateways);
+  server_process server{f.db};
+
+  // All connected first, then all logged in, then one request each, so
+  // that every connection is open for the whole test.
+  auto cs = connect_many(server.port(), gateways);
+  log_in_many(cs);
+  auto welcomes = next_lines(cs, 20s);
+  CHECK(std::count(welcomes.begin(), welcomes.end(),
+                   "WELCOME 1 facilityd-test") == gateways);
+
+  // Odd ones scan, even ones ping.
+  for (int i = 0; i < gateways; ++i)
+    cs[i]->send(i % 2 ? "SCAN 1 shop-door badge-m1\n"
+                      : "PING p" + std::to_string(i) + "\n");
+  auto answers = next_lines(cs, 20s);
+  int answered = 0;
+  for (int i = 0; i < gateways; ++i) {
+    auto expected = i % 2 ? std::string{"ACK 1 denied_closed name=Mia%20Member"}
+                          : "PONG p" + std::to_string(i);
+    answered += answers[i] == expected;
+  }
+  CHECK(answered == gateways);
+  CHECK(f.db.count("SELECT count(DISTINCT gateway_id) FROM scans"
+                   " WHERE outcome = 'denied_closed'") == gateways / 2);
+  CHECK(server.running());
+}
+
+TEST_CASE(
+    "garbage, NUL bytes and invalid UTF-8 get ERR malformed and close "
+    "nothing") {
+  fixture f;
+  server_process server{f.db, {"--gateway.max-malformed=1000"}};
+  gateway_client other{server.port()};
+  other.login("gw-2", token_2);
+  gateway_client gw{server.port()};
+  gw.login("gw-1", token);
+
+  std::vector<std::string> lines{
+      std::string(3, '\0'),
+      "\xff\xfe\xfd\xfc",
+      std::string{"PING a\0b", 8},
+      std::string{"SCAN 7 lab-door badge-k1\0", 25},
+      "SCAN 8 lab-door badge-\xc3\x28",      // a broken two-byte sequence
+      "SCAN 9 lab-door badge-\xed\xa0\x80",  // a UTF-16 surrogate
+      "PING caf\xc3\xa9",                    // valid UTF-8, but not ASCII
+      "\x7f",
+      "\x1b[2J\x1b[H",
+  };
+  // Random bytes, cut into lines of up to 100 bytes.
+  std::mt19937 random{20240601};
+  std::uniform_int_distribution<int> byte{0, 255}, length{0, 100};
+  for (int i = 0; i < 50; ++i) {
+    std::string garbage;
+    for (int n = length(random); n > 0; --n) {
+      char c = static_cast<char>(byte(random));
+      garbage += c == '\n' ? '\0' : c;
+    }
+    lines.push_back(garbage);
+  }
+
+  std::string all;
+  for (const auto& l : lines)
+    all += l + "\n";
+  gw.send(all);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto reply = gw.line();
+    INFO("line " << i);
+    CHECK((starts_with(reply, "ERR - malformed ") ||
+           starts_with(reply, "ERR 7 malformed ") ||
+           starts_with(reply, "ERR 8 malformed ") ||
+           starts_with(reply, "ERR 9 malformed ")));
+  }
+  CHECK(f.db.count("SELECT count(*) FROM scans") == 0);
+
+  // The connection goes on, and so does everyone else's.
+  CHECK(pongs(gw, "still-here"));
+  gw.send("SCAN 1 lab-door badge-k1\n");
+  auto ack = gw.line();
+  CHECK(ack == ack_in_db(f.db, "gw-1", 1));
+  CHECK(starts_with(ack, "ACK 1 checked_in"));
+  CHECK(pongs(other, "other"));
+}
+
+TEST_CASE("a 1 MB line gets line_too_long and a close, others are served") {
+  fixture f;
+  server_process server{f.db};
+  gateway_client other{server.port()};
+  other.login("gw-2", token_2);
+
+  std::string huge(1 << 20, 'x');
+  huge += "\n";
+  SUBCASE("after logging in") {
+    gateway_client gw{server.port()};
+    gw.login("gw-1", token);
+    gw.send_within(huge, 10s);  // the server may close before the end
+    CHECK(starts_with(gw.line(), "ERR - line_too_long "));
+    CHECK(gw.closed_by_server());
+    CHECK(server.wait_for_log("gateway=gw-1 disconnected: line too long", 5s));
+  }
+  SUBCASE("instead of HELLO") {
+    gateway_client gw{server.port()};
+    gw.send_within(huge, 10s);
+    CHECK(starts_with(gw.line(), "ERR - line_too_long "));
+    CHECK(gw.closed_by_server());
+    CHECK(server.wait_for_log("disconnected: line too long", 5s));
+  }
+  CHECK(pongs(other, "other"));
+  gateway_client later{server.port()};
+  later.login("gw-1", token);
+  CHECK(pongs(later, "later"));
+}
+
+TEST_CASE("every connection is answered even where open files run out first") {
+  // Limits of 1024 open files are common, and max-connections is 1024 by
+  // default: the server meets the file limit before its own.
+  constexpr int gateways = 200;
+  constexpr rlim_t server_files = 128;
+  fixture f;
+  add_many_gateways(f.db, gateways);
+  rlimit saved{};
+  ::getrlimit(RLIMIT_NOFILE, &saved);
+  REQUIRE(saved.rlim_max > 2 * gateways);
+  std::optional<server_process> server;
+  {
+    // The server inherits the lower limit; this process gets its own back.
+    rlimit low = saved;
+    low.rlim_cur = server_files;
+    ::setrlimit(RLIMIT_NOFILE, &low);
+    try {
+      server.emplace(f.db);
+    } catch (...) {
+      ::setrlimit(RLIMIT_NOFILE, &saved);
+      throw;
+    }
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+  }
+
+  // Each gets WELCOME, or is refused with busy; none is left waiting.
+  auto cs = connect_many(server->port(), gateways);
+  log_in_many(cs);
+  auto firsts = next_lines(cs, 5s);
+  int answered = 0;
+  for (const auto& line : firsts)
+    answered +=
+        line == "WELCOME 1 facilityd-test" || line.rfind("ERR - busy ", 0) == 0;
+  CHECK(answered == gateways);
+}
