@@ -39,6 +39,12 @@ db_actor::behavior_type db_worker(db_actor::stateful_pointer<worker_state> self,
         done();
         return res;
       },
+      [self, done](change_atom, const visit_change& c,
+                   const audit_entry& why) -> caf::result<commit> {
+        auto res = self->state.db->change_visits(c, why);
+        done();
+        return res;
+      },
   };
 }
 
@@ -96,6 +102,11 @@ db_pool_actor::behavior_type db_pool(pool_pointer self, db_pool_options opts,
       },
       [self](load_atom, facility_id id) -> caf::result<facility_state> {
         return dispatch<facility_state>(self, load_atom::value, id);
+      },
+      [self](change_atom, visit_change& c,
+             audit_entry& why) -> caf::result<commit> {
+        return dispatch<commit>(self, change_atom::value, std::move(c),
+                                std::move(why));
       },
       [self](idle_atom, db_actor& worker) {
         auto& st = self->state;

@@ -61,25 +61,28 @@ void reread(self_pointer self, Next next, Fail fail) {
           });
 }
 
-void on_failure(self_pointer self, scan_request s, reply_promise rp,
-                int attempt, const caf::error& e) {
+// After a failed write: when the database may now hold something memory
+// does not (a conflict, an unknown outcome), marks memory stale and calls
+// `retry`, which re-reads and decides again; gives up as unavailable after
+// max_attempts. Otherwise memory is right and `fail` gets the error.
+template <class Retry, class Fail>
+void on_failure(self_pointer self, int attempt, const caf::error& e,
+                const std::string& what, Retry retry, Fail fail) {
   auto& st = self->state;
   if (!needs_reread(e)) {
-    // Nothing reached the database, or it rolled back: memory is right.
-    rp.deliver(e);
+    fail(e);
     return;
   }
   st.stale = st.facility.has_value();
-  LOG_DEBUG("facility", facility_label(st)
-                            << " scan " << s.gateway << "/" << s.seq
-                            << " attempt " << attempt << ": " << describe(e));
+  LOG_DEBUG("facility", facility_label(st) << " " << what << " attempt "
+                                           << attempt << ": " << describe(e));
   if (attempt + 1 >= st.opts.max_attempts) {
-    rp.deliver(make_error(errc::unavailable, "gave up after " +
-                                                 std::to_string(attempt + 1) +
-                                                 " attempts: " + describe(e)));
+    fail(make_error(errc::unavailable, "gave up after " +
+                                           std::to_string(attempt + 1) +
+                                           " attempts: " + describe(e)));
     return;
   }
-  run_scan(self, std::move(s), rp, attempt + 1);
+  retry();
 }
 
 void run_scan(self_pointer self, scan_request s, reply_promise rp,
@@ -101,8 +104,66 @@ void run_scan(self_pointer self, scan_request s, reply_promise rp,
             rp.deliver(make_reply(r, *st.dir));
           },
           [self, s, rp, attempt](caf::error& e) mutable {
-            on_failure(self, std::move(s), rp, attempt, e);
+            on_failure(
+                self, attempt, e,
+                "scan " + s.gateway + "/" + std::to_string(s.seq),
+                [self, s, rp, attempt] { run_scan(self, s, rp, attempt + 1); },
+                [rp](const caf::error& err) mutable { rp.deliver(err); });
           });
+}
+
+using count_promise = caf::typed_response_promise<int32_t>;
+
+// Decides a visit change against the current state: the change, or an
+// error when it cannot apply (such as checking out someone not inside).
+using change_decider =
+    std::function<caf::expected<visit_change>(const facility_state&)>;
+
+// Like run_scan, for a visit change: decide, write, apply, answer with the
+// number of visits closed.
+void run_change(self_pointer self, change_decider decide_change,
+                audit_entry why, count_promise rp, int attempt) {
+  auto& st = self->state;
+  if (st.stale) {
+    reread(
+        self, [=] { run_change(self, decide_change, why, rp, attempt); },
+        [rp](caf::error e) mutable { rp.deliver(std::move(e)); });
+    return;
+  }
+  auto c = decide_change(*st.facility);
+  if (!c) {
+    rp.deliver(c.error());
+    return;
+  }
+  if (c->empty()) {
+    rp.deliver(int32_t{0});
+    return;
+  }
+  self->request(st.db, st.opts.db_timeout, change_atom::value, *c, why)
+      .await(
+          [self, c = *c, rp](commit& k) mutable {
+            apply(*self->state.facility, c, k.version);
+            rp.deliver(static_cast<int32_t>(c.closes.size()));
+          },
+          [=](caf::error& e) mutable {
+            on_failure(
+                self, attempt, e, "change " + why.action,
+                [=] { run_change(self, decide_change, why, rp, attempt + 1); },
+                [rp](const caf::error& err) mutable { rp.deliver(err); });
+          });
+}
+
+// Starts a visit change for a handler and returns its promise.
+caf::result<int32_t> start_change(self_pointer self,
+                                  change_decider decide_change,
+                                  audit_entry why) {
+  auto rp = self->make_response_promise<int32_t>();
+  if (!self->state.facility) {
+    rp.deliver(make_error(errc::rejected, "this actor owns no facility"));
+    return rp;
+  }
+  run_change(self, std::move(decide_change), std::move(why), rp, 0);
+  return rp;
 }
 
 }  // namespace
@@ -148,6 +209,42 @@ facility_actor::behavior_type facility(self_pointer self,
             self, [self, rp]() mutable { rp.deliver(*self->state.facility); },
             [rp](caf::error e) mutable { rp.deliver(std::move(e)); });
         return rp;
+      },
+      [self](close_atom, close_reason why,
+             audit_entry& audit) -> caf::result<int32_t> {
+        return start_change(
+            self,
+            [why](const facility_state& f) -> caf::expected<visit_change> {
+              return decide_close_all(f, why);
+            },
+            std::move(audit));
+      },
+      [self](checkout_atom, participant_id who,
+             audit_entry& audit) -> caf::result<int32_t> {
+        return start_change(
+            self,
+            [who](const facility_state& f) -> caf::expected<visit_change> {
+              auto c = decide_check_out(f, who, close_reason::admin_close);
+              if (!c)
+                return make_error(errc::rejected,
+                                  "participant " + std::to_string(who) +
+                                      " is not checked in to " + f.name);
+              return *c;
+            },
+            std::move(audit));
+      },
+      [self](directory_atom, directory_ptr dir,
+             audit_entry& audit) -> caf::result<int32_t> {
+        // Later scans decide with the new directory; the people already
+        // inside are brought in line with it now.
+        self->state.dir = dir;
+        if (!self->state.facility) return int32_t{0};
+        return start_change(
+            self,
+            [dir](const facility_state& f) -> caf::expected<visit_change> {
+              return decide_reconcile(f, *dir);
+            },
+            std::move(audit));
       },
   };
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,8 +10,10 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "persistence/store.hpp"
 #include "rules/facility_state.hpp"
 #include "rules/scan.hpp"
+#include "rules/visit_change.hpp"
 
 namespace facilityd {
 
@@ -20,6 +23,12 @@ using load_atom = caf::atom_constant<caf::atom("load")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using state_atom = caf::atom_constant<caf::atom("state")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
+using change_atom = caf::atom_constant<caf::atom("change")>;
+using close_atom = caf::atom_constant<caf::atom("close")>;
+using checkout_atom = caf::atom_constant<caf::atom("checkout")>;
+using directory_atom = caf::atom_constant<caf::atom("directory")>;
+
+using directory_ptr = std::shared_ptr<const directory>;
 
 /// The answer to a scan once its transaction has committed: what the
 /// gateway protocol turns into an ACK line.
@@ -35,7 +44,8 @@ struct scan_reply {
 /// Both answer each request after its transaction has ended.
 using db_actor = caf::typed_actor<
     caf::replies_to<record_atom, scan_request, decision>::with<recorded_scan>,
-    caf::replies_to<load_atom, facility_id>::with<facility_state>>;
+    caf::replies_to<load_atom, facility_id>::with<facility_state>,
+    caf::replies_to<change_atom, visit_change, audit_entry>::with<commit>>;
 
 /// The pool also hears from its workers when they become idle.
 using db_pool_actor = db_actor::extend<caf::reacts_to<idle_atom, db_actor>>;
@@ -43,16 +53,34 @@ using db_pool_actor = db_actor::extend<caf::reacts_to<idle_atom, db_actor>>;
 /// The single owner of one facility's state (or, for the actor that takes
 /// scans at unknown readers, of no facility). Handles one request at a time:
 /// a scan is decided, committed and answered before the next one starts.
-using facility_actor =
-    caf::typed_actor<caf::replies_to<scan_atom, scan_request>::with<scan_reply>,
-                     caf::replies_to<state_atom>::with<facility_state>>;
+///
+/// Staff changes and directory updates reach it as messages too, so they
+/// are serialized with its scans; each answers with the number of visits
+/// it closed.
+using facility_actor = caf::typed_actor<
+    caf::replies_to<scan_atom, scan_request>::with<scan_reply>,
+    caf::replies_to<state_atom>::with<facility_state>,
+    caf::replies_to<close_atom, close_reason, audit_entry>::with<int32_t>,
+    caf::replies_to<checkout_atom, participant_id, audit_entry>::with<int32_t>,
+    caf::replies_to<directory_atom, directory_ptr, audit_entry>::with<int32_t>>;
 
 /// The entry point for scans: routes each one to the facility actor of its
 /// reader. This is the interface the network layer talks to.
+///
+/// It also owns the directory the facility actors decide with: a new one
+/// (after a committed change to people, badges or readers) goes to every
+/// facility actor, each of which brings its open visits in line with it;
+/// the answer is the number of visits closed in all. Staff changes to one
+/// facility go to that facility's actor.
 using registry_actor = caf::typed_actor<
     caf::replies_to<scan_atom, scan_request>::with<scan_reply>,
     caf::replies_to<state_atom, facility_id>::with<facility_state>,
-    caf::replies_to<list_atom>::with<std::vector<facility_id>>>;
+    caf::replies_to<list_atom>::with<std::vector<facility_id>>,
+    caf::replies_to<close_atom, facility_id, close_reason,
+                    audit_entry>::with<int32_t>,
+    caf::replies_to<checkout_atom, facility_id, participant_id,
+                    audit_entry>::with<int32_t>,
+    caf::replies_to<directory_atom, directory_ptr, audit_entry>::with<int32_t>>;
 
 }  // namespace facilityd
 
@@ -63,3 +91,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::scan_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::recorded_scan)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::decision)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::facility_state)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::visit_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::audit_entry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::commit)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::close_reason)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::directory_ptr)

@@ -15,6 +15,9 @@ struct registry_state {
   std::shared_ptr<const directory> dir;
   std::unordered_map<facility_id, facility_actor> facilities;
   facility_actor nowhere;  // takes scans at unknown readers
+  // How long one facility may take over a change: each attempt may wait
+  // for a re-read and a write.
+  caf::timespan change_timeout{};
 };
 
 using self_pointer = registry_actor::stateful_pointer<registry_state>;
@@ -27,10 +30,58 @@ const facility_actor& route(const registry_state& st, const std::string& r) {
   return st.nowhere;
 }
 
+caf::expected<facility_actor> find(const registry_state& st, facility_id id) {
+  auto i = st.facilities.find(id);
+  if (i == st.facilities.end())
+    return make_error(errc::rejected, "no facility " + std::to_string(id));
+  return i->second;
+}
+
+// Routes by the new directory from now on, and hands it to every facility
+// actor; answers once all of them have brought their visits in line.
+caf::result<int32_t> publish(self_pointer self, directory_ptr dir,
+                             audit_entry audit) {
+  auto& st = self->state;
+  st.dir = dir;
+  auto rp = self->make_response_promise<int32_t>();
+  struct tally {
+    size_t waiting = 0;
+    int32_t closed = 0;
+    caf::error first_error;
+  };
+  auto t = std::make_shared<tally>();
+  t->waiting = st.facilities.size() + 1;
+  auto done = [t, rp]() mutable {
+    if (--t->waiting > 0) return;
+    if (t->first_error)
+      rp.deliver(t->first_error);
+    else
+      rp.deliver(t->closed);
+  };
+  auto send = [&](const facility_actor& f) {
+    self->request(f, st.change_timeout, directory_atom::value, dir, audit)
+        .then(
+            [t, done](int32_t n) mutable {
+              t->closed += n;
+              done();
+            },
+            [t, done](caf::error& e) mutable {
+              if (!t->first_error) t->first_error = std::move(e);
+              done();
+            });
+  };
+  for (const auto& [id, f] : st.facilities)
+    send(f);
+  send(st.nowhere);
+  return rp;
+}
+
 registry_actor::behavior_type registry(self_pointer self, world w,
                                        store_factory make_store,
                                        server_options opts) {
   auto& st = self->state;
+  st.change_timeout =
+      opts.facility.db_timeout * (2 * opts.facility.max_attempts + 1);
   auto pool = spawn_db_pool(self->system(), opts.pool, std::move(make_store));
   self->link_to(pool);
   auto db = caf::actor_cast<db_actor>(pool);
@@ -54,6 +105,24 @@ registry_actor::behavior_type registry(self_pointer self, world w,
           return make_error(errc::rejected,
                             "no facility " + std::to_string(id));
         return self->delegate(i->second, state_atom::value);
+      },
+      [self](close_atom, facility_id id, close_reason why,
+             audit_entry& audit) -> caf::result<int32_t> {
+        auto target = find(self->state, id);
+        if (!target) return target.error();
+        return self->delegate(*target, close_atom::value, why,
+                              std::move(audit));
+      },
+      [self](checkout_atom, facility_id id, participant_id who,
+             audit_entry& audit) -> caf::result<int32_t> {
+        auto target = find(self->state, id);
+        if (!target) return target.error();
+        return self->delegate(*target, checkout_atom::value, who,
+                              std::move(audit));
+      },
+      [self](directory_atom, directory_ptr dir,
+             audit_entry& audit) -> caf::result<int32_t> {
+        return publish(self, std::move(dir), std::move(audit));
       },
       [self](list_atom) {
         std::vector<facility_id> ids;

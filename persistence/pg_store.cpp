@@ -14,16 +14,20 @@ namespace {
 
 constexpr const char* record_scan_sql =
     "SELECT o_replayed, o_outcome, o_participant, o_visit, o_closed, o_at_us,"
-    " o_version FROM record_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    " o_version FROM record_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+    " $11)";
+
+constexpr const char* change_visits_sql =
+    "SELECT o_version, o_at_us FROM change_visits($1, $2, $3, $4, $5, $6, $7,"
+    " $8, $9, $10, $11)";
 
 // One statement, so the facility row and its open visits come from one
 // snapshot. A facility without open visits yields one row of NULL visits.
 constexpr const char* load_facility_sql =
     "SELECT f.name, f.capacity, f.version, v.id, v.participant_id,"
-    " p.is_keyholder, epoch_us(v.checked_in_at)"
+    " v.as_keyholder, epoch_us(v.checked_in_at)"
     " FROM facilities f"
     " LEFT JOIN visits v ON v.facility_id = f.id AND v.checked_out_at IS NULL"
-    " LEFT JOIN participants p ON p.id = v.participant_id"
     " WHERE f.id = $1";
 
 constexpr const char* load_participants_sql =
@@ -35,10 +39,9 @@ constexpr const char* load_gateways_sql = "SELECT id, token_hash FROM gateways";
 constexpr const char* load_facilities_sql =
     "SELECT id, name, capacity, version FROM facilities ORDER BY id";
 constexpr const char* load_open_visits_sql =
-    "SELECT v.id, v.participant_id, v.facility_id, p.is_keyholder,"
+    "SELECT v.id, v.participant_id, v.facility_id, v.as_keyholder,"
     " epoch_us(v.checked_in_at)"
-    " FROM visits v JOIN participants p ON p.id = v.participant_id"
-    " WHERE v.checked_out_at IS NULL";
+    " FROM visits v WHERE v.checked_out_at IS NULL";
 
 pg_param opt_param(const std::optional<int64_t>& x) {
   if (!x) return std::nullopt;
@@ -54,9 +57,45 @@ std::vector<pg_param> record_params(const scan_request& s, const decision& d) {
       opt_param(d.facility),
       opt_param(d.who),
       std::string{to_string(d.result)},
+      d.keyholder ? "true" : "false",
       std::to_string(d.expected_version),
       d.closes != 0 ? pg_param{std::to_string(d.closes)} : std::nullopt,
       pg_array(d.force_closed),
+  };
+}
+
+template <class T, class F>
+std::string pg_list(const std::vector<T>& xs, F&& element) {
+  std::string out = "{";
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0) out += ',';
+    out += element(xs[i]);
+  }
+  return out + "}";
+}
+
+pg_param opt_text(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return s;
+}
+
+std::vector<pg_param> change_params(const visit_change& c,
+                                    const audit_entry& why) {
+  auto id = [](const auto& x) { return std::to_string(x.first); };
+  return {
+      std::to_string(c.facility),
+      std::to_string(c.expected_version),
+      pg_list(c.closes, id),
+      pg_list(c.closes,
+              [](const auto& x) { return std::string{to_string(x.second)}; }),
+      pg_list(c.roles, id),
+      pg_list(c.roles,
+              [](const auto& x) { return std::string{x.second ? "t" : "f"}; }),
+      why.actor,
+      opt_text(why.action),
+      why.target,
+      opt_text(why.before),
+      opt_text(why.after),
   };
 }
 
@@ -93,6 +132,15 @@ class pg_store final : public store {
     auto res = run_prepared("record_scan", record_params(s, d));
     if (!res) return res.error();
     return read_recorded(*res);
+  }
+
+  caf::expected<commit> change_visits(const visit_change& c,
+                                      const audit_entry& why) override {
+    auto res = run_prepared("change_visits", change_params(c, why));
+    if (!res) return res.error();
+    if (res->rows() != 1)
+      return make_error(errc::internal, "change_visits returned no row");
+    return commit{0, res->i64(0, 1), res->i64(0, 0)};
   }
 
   caf::expected<facility_state> load_facility(facility_id id) override {
@@ -220,6 +268,7 @@ class pg_store final : public store {
     if (auto res = c->exec(timeout.c_str()); !res) return res.error();
     if (auto e = c->prepare("record_scan", record_scan_sql)) return e;
     if (auto e = c->prepare("load_facility", load_facility_sql)) return e;
+    if (auto e = c->prepare("change_visits", change_visits_sql)) return e;
     return c;
   }
 

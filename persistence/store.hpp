@@ -12,6 +12,7 @@
 #include "rules/directory.hpp"
 #include "rules/facility_state.hpp"
 #include "rules/scan.hpp"
+#include "rules/visit_change.hpp"
 
 namespace facilityd {
 
@@ -22,6 +23,16 @@ struct world {
   std::unordered_map<std::string, std::string> gateway_tokens;
   std::vector<facility_state> facilities;
   size_t open_visits = 0;
+};
+
+/// One line of the admin audit trail: who did what to which thing, and the
+/// thing before and after as JSON. An empty action writes no audit row.
+struct audit_entry {
+  std::string actor;
+  std::string action;
+  std::string target;
+  std::string before;
+  std::string after;
 };
 
 /// The durable side of the facility state. Each call is one transaction.
@@ -35,6 +46,11 @@ class store {
   /// stored result when (s.gateway, s.seq) was recorded before.
   virtual caf::expected<recorded_scan> record_scan(const scan_request& s,
                                                    const decision& d) = 0;
+
+  /// Writes a change to a facility's open visits in one transaction, fenced
+  /// on its version like a scan, with `why` in the audit trail.
+  virtual caf::expected<commit> change_visits(const visit_change& c,
+                                              const audit_entry& why) = 0;
 
   /// Reads one facility and its open visits in one snapshot.
   virtual caf::expected<facility_state> load_facility(facility_id id) = 0;

@@ -222,3 +222,71 @@ TEST_CASE("scans go on after the database drops every connection") {
   CHECK(db.count("SELECT count(*) FROM scans") == 3);
   require_consistent(s, db);
 }
+
+TEST_CASE("staff closing a facility closes every visit through its actor") {
+  test_db db;
+  W w{db};
+  test_server s{db};
+  uint64_t seq = 0;
+  for (auto badge : {W::b_k1, W::b_m1, W::b_m2})
+    must_scan(s, ++seq, W::lab_door, badge);
+  auto closed = s.close(w.lab, "alice");
+  REQUIRE_MESSAGE(closed, describe(closed.error()));
+  CHECK(*closed == 3);
+  CHECK(db.count("SELECT count(*) FROM visits WHERE close_reason ="
+                 " 'admin_close'") == 3);
+  CHECK(db.scalar("SELECT actor || ' ' || action FROM admin_audit") ==
+        "alice facility.close");
+  require_consistent(s, db);
+  // Closed means closed: a member is turned away until a keyholder comes.
+  CHECK(must_scan(s, ++seq, W::lab_door, W::b_m1).result ==
+        outcome::denied_closed);
+}
+
+TEST_CASE("staff checking out the last keyholder closes the facility") {
+  test_db db;
+  W w{db};
+  test_server s{db};
+  uint64_t seq = 0;
+  for (auto badge : {W::b_k1, W::b_m1})
+    must_scan(s, ++seq, W::lab_door, badge);
+  auto closed = s.checkout(w.lab, w.k1);
+  REQUIRE_MESSAGE(closed, describe(closed.error()));
+  CHECK(*closed == 2);
+  CHECK(db.scalar("SELECT close_reason FROM visits WHERE participant_id = " +
+                  std::to_string(w.m1)) == "force_close");
+  auto absent = s.checkout(w.lab, w.m2);
+  REQUIRE_FALSE(absent);
+  CHECK(describe(absent.error()).find("not checked in") != std::string::npos);
+  require_consistent(s, db);
+}
+
+TEST_CASE(
+    "revoking the last keyholder present closes the facility through "
+    "its actor") {
+  test_db db;
+  W w{db};
+  test_server s{db};
+  uint64_t seq = 0;
+  for (auto badge : {W::b_k1, W::b_m1, W::b_m2})
+    must_scan(s, ++seq, W::lab_door, badge);
+  must_scan(s, ++seq, W::shop_door, W::b_k1);
+  must_scan(s, ++seq, W::shop_door, W::b_k2);
+  db.exec("UPDATE participants SET is_keyholder = false WHERE id = " +
+          std::to_string(w.k1));
+  auto closed = s.publish_directory(db);
+  REQUIRE_MESSAGE(closed, describe(closed.error()));
+  // The lab loses its only keyholder and closes; the shop keeps Kai.
+  CHECK(*closed == 3);
+  auto shop = s.state(w.shop);
+  REQUIRE(shop);
+  CHECK(shop->visits.size() == 2);
+  CHECK_FALSE(shop->visits.at(w.k1).keyholder);
+  CHECK(db.count("SELECT count(*) FROM visits WHERE checked_out_at IS NULL"
+                 " AND facility_id = " +
+                 std::to_string(w.lab)) == 0);
+  require_consistent(s, db);
+  // Kim now scans in as a member: the lab is closed to her.
+  CHECK(must_scan(s, ++seq, W::lab_door, W::b_k1).result ==
+        outcome::denied_closed);
+}

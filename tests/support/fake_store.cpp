@@ -18,6 +18,11 @@ class fake_handle final : public store {
     return f_->load_facility(id);
   }
 
+  caf::expected<commit> change_visits(const visit_change& c,
+                                      const audit_entry&) override {
+    return f_->change_visits(c);
+  }
+
   caf::expected<world> load_world() override {
     return make_error(errc::internal, "not supported by the fake store");
   }
@@ -115,6 +120,16 @@ caf::expected<recorded_scan> fake_store::record_scan(const scan_request& s,
   if (next && next->first == step::commit_then_lose)
     return make_error(errc::outcome_unknown, "scripted lost commit");
   return r;
+}
+
+caf::expected<commit> fake_store::change_visits(const visit_change& c) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& f = facilities_.at(c.facility);
+  if (f.version != c.expected_version)
+    return make_error(errc::conflict, "fence");
+  commit out{0, ++clock_us_, f.version + 1};
+  apply(f, c, out.version);
+  return out;
 }
 
 caf::expected<facility_state> fake_store::load_facility(facility_id id) {

@@ -50,6 +50,7 @@ class fake_store {
   caf::expected<recorded_scan> record_scan(const scan_request& s,
                                            const decision& d);
   caf::expected<facility_state> load_facility(facility_id id);
+  caf::expected<commit> change_visits(const visit_change& c);
 
  private:
   std::mutex mtx_;

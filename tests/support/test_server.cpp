@@ -69,6 +69,30 @@ std::vector<facility_id> test_server::facilities() {
   return ids ? *ids : std::vector<facility_id>{};
 }
 
+caf::expected<int32_t> test_server::close(facility_id id,
+                                          const std::string& actor) {
+  return ask<int32_t>(*sys_, registry_, close_atom::value, id,
+                      close_reason::admin_close,
+                      audit_entry{actor, "facility.close",
+                                  "facility " + std::to_string(id), "", ""});
+}
+
+caf::expected<int32_t> test_server::checkout(facility_id id,
+                                             participant_id who) {
+  return ask<int32_t>(
+      *sys_, registry_, checkout_atom::value, id, who,
+      audit_entry{"test", "visit.checkout",
+                  "participant " + std::to_string(who), "", ""});
+}
+
+caf::expected<int32_t> test_server::publish_directory(test_db& db) {
+  auto w = make_pg_store(db.store_options())->load_world();
+  if (!w) return w.error();
+  auto dir = std::make_shared<const directory>(std::move(w->dir));
+  return ask<int32_t>(*sys_, registry_, directory_atom::value, dir,
+                      audit_entry{"test", "directory.publish", "all", "", ""});
+}
+
 std::vector<std::string> memory_differences(test_server& server, test_db& db) {
   std::vector<std::string> out;
   auto store = make_pg_store(db.store_options());

@@ -33,6 +33,12 @@ class test_server {
 
   std::vector<facility_id> facilities();
 
+  /// Staff changes through the registry; each answers visits closed.
+  caf::expected<int32_t> close(facility_id id, const std::string& actor);
+  caf::expected<int32_t> checkout(facility_id id, participant_id who);
+  /// Hands the directory now in the database to every facility actor.
+  caf::expected<int32_t> publish_directory(test_db& db);
+
   caf::actor_system& system() { return *sys_; }
   const registry_actor& registry() const { return registry_; }
 
