@@ -35,7 +35,24 @@ decision decide_scan(const facility_actor_state& st, const scan_request& s) {
   return decide(*st.facility, st.dir->find_by_badge(s.badge));
 }
 
-void run_scan(self_pointer self, scan_request s, reply_promise rp, int attempt);
+void run_scan(self_pointer self, scan_request s, reply_promise rp,
+              int attempt);
+
+void tell_watchers(const facility_actor_state& st, const scan_request& s,
+                   const recorded_scan& r, const scan_reply& reply) {
+  const auto& o = st.opts;
+  if (!o.events || !o.watchers || o.watchers->load() <= 0) return;
+  scan_event e;
+  e.at_us = r.committed.at_us;
+  if (st.facility) {
+    e.facility = st.facility->id;
+    e.facility_name = st.facility->name;
+  }
+  e.scan = s;
+  e.reply = reply;
+  e.who = r.who;
+  caf::anon_send(o.events, event_atom::value, std::move(e));
+}
 
 // Re-reads the facility from the database, replacing memory, then calls
 // `next`; on failure calls `fail` and memory stays stale.
@@ -97,11 +114,13 @@ void run_scan(self_pointer self, scan_request s, reply_promise rp,
   auto d = decide_scan(st, s);
   self->request(st.db, st.opts.db_timeout, record_atom::value, s, d)
       .await(
-          [self, d, rp](recorded_scan& r) mutable {
+          [self, s, d, rp](recorded_scan& r) mutable {
             auto& st = self->state;
             // A replay changed nothing; a fresh commit is exactly `d`.
             if (!r.replayed && st.facility) apply(*st.facility, d, r.committed);
-            rp.deliver(make_reply(r, *st.dir));
+            auto reply = make_reply(r, *st.dir);
+            if (!r.replayed) tell_watchers(st, s, r, reply);
+            rp.deliver(std::move(reply));
           },
           [self, s, rp, attempt](caf::error& e) mutable {
             on_failure(

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -23,6 +24,10 @@ struct facility_options {
   /// Messages waiting in one facility actor's mailbox beyond which a new
   /// scan is refused with errc::busy instead of queueing without bound.
   size_t queue_limit = 1000;
+  /// Gets (event_atom, scan_event) for each scan committed while
+  /// `*watchers` is above zero; events are not sent when either is unset.
+  caf::actor events;
+  std::shared_ptr<const std::atomic<int>> watchers;
 };
 
 struct facility_actor_state {

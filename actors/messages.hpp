@@ -27,6 +27,7 @@ using change_atom = caf::atom_constant<caf::atom("change")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
 using checkout_atom = caf::atom_constant<caf::atom("checkout")>;
 using directory_atom = caf::atom_constant<caf::atom("directory")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
 
 using directory_ptr = std::shared_ptr<const directory>;
 
@@ -38,6 +39,16 @@ struct scan_reply {
   visit_id visit = 0;     // 0 for denials
   int32_t closed = 0;     // visits force-closed with a last keyholder
   std::string name;       // the participant's name, empty when unknown
+};
+
+/// A committed scan, as told to those watching (the admin console).
+struct scan_event {
+  int64_t at_us = 0;
+  facility_id facility = 0;  // 0: unknown reader
+  std::string facility_name;
+  scan_request scan;
+  scan_reply reply;
+  std::optional<participant_id> who;
 };
 
 /// A database worker, or the pool that hands requests to idle workers.
@@ -96,3 +107,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::audit_entry)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::commit)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::close_reason)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::directory_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::scan_event)

@@ -27,6 +27,11 @@ facilityd_config::facilityd_config() {
            "a facility waits this long for one database request")
       .add(startup_wait, "startup-wait",
            "how long start-up waits for the database to become reachable");
+  opt_group{custom_options_, "admin"}
+      .add(admin_host, "host", "address of the admin endpoint (facilityctl)")
+      .add(admin_port, "port", "TCP port of the admin endpoint")
+      .add(admin_token_file, "token-file",
+           "file holding the admin token; created (mode 0600) if missing");
   opt_group{custom_options_, "facility"}.add(
       facility_queue_limit, "queue-limit",
       "scans waiting for one facility; more get 'busy' at once");

@@ -38,6 +38,11 @@ class facilityd_config : public caf::actor_system_config {
   caf::timespan request_timeout = std::chrono::seconds{10};
   caf::timespan startup_wait = std::chrono::seconds{30};
 
+  // [admin]
+  std::string admin_host = "127.0.0.1";
+  uint16_t admin_port = 7401;
+  std::string admin_token_file = "admin-token";
+
   // [facility]
   size_t facility_queue_limit = 1000;
 

@@ -14,6 +14,8 @@
 #include "actors/registry.hpp"
 #include "app/config.hpp"
 #include "app/demo_world.hpp"
+#include "net/admin_server.hpp"
+#include "net/admin_service.hpp"
 #include "net/asio.hpp"
 #include "net/gateway_server.hpp"
 #include "persistence/errc.hpp"
@@ -74,18 +76,42 @@ caf::expected<std::optional<demo_world>> maybe_seed(const facilityd_config& cfg,
 // Runs the network side until SIGINT or SIGTERM, then lets the connections
 // finish their scans in flight for up to the grace period.
 int serve(facilityd_config& cfg, caf::actor_system& sys,
-          const registry_actor& registry,
+          const registry_actor& registry, const caf::actor& service,
           std::shared_ptr<gateway_credentials> credentials,
+          const std::string& admin_token,
           const std::optional<demo_world>& demo) {
   boost::asio::io_context io;
   gateway_server gateways{io, sys, registry, std::move(credentials),
                           cfg.gateway()};
+  admin_links links;
+  links.registry = registry;
+  links.disconnect_gateway = [&gateways](const std::string& id) {
+    gateways.disconnect(id);
+  };
+  links.live_status = [&gateways] {
+    const auto& stats = gateways.stats();
+    return nlohmann::json{{"gateways_connected", gateways.connections()},
+                          {"scans_per_second", stats->per_second()},
+                          {"p99_scan_ms", stats->p99_ms()}};
+  };
+  caf::anon_send(service, std::move(links));
+  admin_server admins{
+      io, sys, service,
+      admin_options{cfg.admin_host, cfg.admin_port, admin_token}};
   try {
     gateways.start();
   } catch (const boost::system::system_error& e) {
     LOG_ERROR("server", "cannot listen on " << cfg.gateway_host << ":"
                                             << cfg.gateway_port << ": "
                                             << e.code().message());
+    return 1;
+  }
+  try {
+    admins.start();
+  } catch (const boost::system::system_error& e) {
+    LOG_ERROR("server", "cannot listen on "
+                            << cfg.admin_host << ":" << cfg.admin_port
+                            << " (admin): " << e.code().message());
     return 1;
   }
   if (demo) {
@@ -110,6 +136,7 @@ int serve(facilityd_config& cfg, caf::actor_system& sys,
     stopping = true;
     LOG_INFO("server", "received signal " << sig << ", stopping (grace "
                                           << grace.count() << " ms)");
+    admins.stop();
     gateways.shutdown(grace, [&io] { io.stop(); });
     signals.async_wait(on_signal);
   };
@@ -173,13 +200,37 @@ int run(facilityd_config& cfg) {
                          << " migrations_applied=" << rec->migrations_applied
                          << " in " << rec->took.count() << " ms");
 
+  std::string admin_token;
+  try {
+    admin_token = admin_token_from_file(cfg.admin_token_file);
+  } catch (const std::exception& e) {
+    LOG_ERROR("server", e.what());
+    return 1;
+  }
+
   caf::actor_system sys{cfg};
+  admin_context admin;
+  admin.db = opts;
+  admin.version = FACILITYD_VERSION;
   auto credentials =
       std::make_shared<gateway_credentials>(rec->w.gateway_tokens);
+  admin.credentials = credentials;
+  admin.gateway_tokens = rec->w.gateway_tokens;
+  admin.dir = std::make_shared<const directory>(rec->w.dir);
+  for (const auto& f : rec->w.facilities)
+    admin.facility_ids[f.name] = f.id;
+  admin.watchers = std::make_shared<std::atomic<int>>(0);
+  auto actor_opts = cfg.actor_options();
+  actor_opts.facility.watchers = admin.watchers;
+  auto service = spawn_admin_service(sys, std::move(admin));
+  actor_opts.facility.events = service;
   auto registry = spawn_registry(
       sys, std::move(rec->w), [opts] { return make_pg_store(opts); },
-      cfg.actor_options());
-  auto status = serve(cfg, sys, registry, std::move(credentials), *demo);
+      actor_opts);
+  auto status = serve(cfg, sys, registry, service, std::move(credentials),
+                      admin_token, *demo);
+  caf::anon_send_exit(service, caf::exit_reason::user_shutdown);
+  service = nullptr;
 
   // The connections are gone; the facility actors finish the scan they
   // are committing, then end.

@@ -82,13 +82,21 @@ namespace {
 
 caf::behavior scan_bridge(caf::event_based_actor* self, registry_actor registry,
                           std::shared_ptr<reply_channel> channel,
-                          caf::timespan timeout) {
+                          caf::timespan timeout,
+                          std::shared_ptr<scan_stats> stats) {
   return {
       [=](scan_atom, scan_request& s) {
         auto seq = s.seq;
+        auto sent = std::chrono::steady_clock::now();
         self->request(registry, timeout, scan_atom::value, std::move(s))
-            .then([=](scan_reply& r) { channel->deliver(seq, std::move(r)); },
-                  [=](caf::error& e) { channel->deliver(seq, std::move(e)); });
+            .then(
+                [=](scan_reply& r) {
+                  stats->record(
+                      std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - sent));
+                  channel->deliver(seq, std::move(r));
+                },
+                [=](caf::error& e) { channel->deliver(seq, std::move(e)); });
       },
   };
 }
@@ -288,9 +296,9 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     gateway_ = gateway;
     phase_ = phase::ready;
     channel_ = std::make_shared<reply_channel>(strand_, weak_from_this());
-    bridge_ =
-        server_.system().spawn(scan_bridge, server_.registry(), channel_,
-                               caf::timespan{server_.options().scan_timeout});
+    bridge_ = server_.system().spawn(
+        scan_bridge, server_.registry(), channel_,
+        caf::timespan{server_.options().scan_timeout}, server_.stats());
     server_.claim(gateway_, shared_from_this());
     LOG_INFO("gateway", label() << " authenticated");
     send(format_welcome(server_.options().server_name));
@@ -595,6 +603,16 @@ void gateway_server::claim(const std::string& id,
     slot = s;
   }
   if (old && old != s) old->close_async("replaced by a new connection");
+}
+
+void gateway_server::disconnect(const std::string& id) {
+  std::shared_ptr<gateway_session> s;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = by_gateway_.find(id); i != by_gateway_.end())
+      s = i->second.lock();
+  }
+  if (s) s->close_async("credentials changed");
 }
 
 void gateway_server::release(const std::string& id, const gateway_session* s) {

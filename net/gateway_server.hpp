@@ -13,6 +13,7 @@
 
 #include "actors/messages.hpp"
 #include "net/asio.hpp"
+#include "util/scan_stats.hpp"
 
 namespace facilityd {
 
@@ -97,6 +98,10 @@ class gateway_server {
   caf::actor_system& system() { return sys_; }
   const registry_actor& registry() const { return registry_; }
   bool stopping() const { return stopping_.load(); }
+  const std::shared_ptr<scan_stats>& stats() const { return stats_; }
+
+  /// Closes the connection of gateway `id`, if it has one. Thread-safe.
+  void disconnect(const std::string& id);
 
  private:
   void accept();
@@ -112,6 +117,7 @@ class gateway_server {
   boost::asio::steady_timer accept_timer_;
   boost::asio::steady_timer grace_timer_;
   std::atomic<size_t> sessions_{0};
+  std::shared_ptr<scan_stats> stats_ = std::make_shared<scan_stats>();
   // Held open so that, when the process runs out of file descriptors, one
   // can be freed to accept a waiting connection and tell it so.
   int spare_fd_ = -1;

@@ -21,6 +21,10 @@ std::string_view to_string(errc x) {
       return "shutting_down";
     case errc::internal:
       return "internal";
+    case errc::not_found:
+      return "not_found";
+    case errc::invalid:
+      return "invalid";
   }
   return "internal";
 }
@@ -37,8 +41,7 @@ caf::error make_error(errc x, std::string what) {
 errc errc_of(const caf::error& e) {
   if (e.category() != errc_category) return errc::internal;
   auto code = e.code();
-  if (code < static_cast<uint8_t>(errc::unavailable) ||
-      code > static_cast<uint8_t>(errc::internal))
+  if (code < static_cast<uint8_t>(errc::unavailable) || code > static_cast<uint8_t>(errc::invalid))
     return errc::internal;
   return static_cast<errc>(code);
 }

@@ -29,6 +29,10 @@ enum class errc : uint8_t {
   shutting_down,
   /// Anything else: a bug in this program or its SQL.
   internal,
+  /// The thing a request names does not exist.
+  not_found,
+  /// The request itself is wrong: a missing or mistyped argument.
+  invalid,
 };
 
 inline constexpr caf::atom_value errc_category = caf::atom("facilityd");

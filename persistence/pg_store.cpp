@@ -31,7 +31,8 @@ constexpr const char* load_facility_sql =
     " WHERE f.id = $1";
 
 constexpr const char* load_participants_sql =
-    "SELECT id, name, is_keyholder, suspended FROM participants";
+    "SELECT id, name, is_keyholder, suspended FROM participants"
+    " WHERE removed_at IS NULL";
 constexpr const char* load_badges_sql =
     "SELECT uid, participant_id FROM badges";
 constexpr const char* load_readers_sql = "SELECT id, facility_id FROM readers";

@@ -1,5 +1,7 @@
 #include "rules/directory.hpp"
 
+#include <algorithm>
+
 namespace facilityd {
 
 void directory::add_participant(participant p) {
@@ -13,6 +15,27 @@ void directory::add_badge(std::string uid, participant_id owner) {
 
 void directory::add_reader(std::string reader, facility_id where) {
   readers_.insert_or_assign(std::move(reader), where);
+}
+
+void directory::remove_participant(participant_id id) {
+  participants_.erase(id);
+  std::erase_if(badges_, [id](const auto& kv) { return kv.second == id; });
+}
+
+void directory::remove_badge(std::string_view uid) {
+  if (auto i = badges_.find(uid); i != badges_.end()) badges_.erase(i);
+}
+
+void directory::remove_reader(std::string_view reader) {
+  if (auto i = readers_.find(reader); i != readers_.end()) readers_.erase(i);
+}
+
+std::vector<std::string> directory::badges_of(participant_id id) const {
+  std::vector<std::string> out;
+  for (const auto& [uid, owner] : badges_)
+    if (owner == id) out.push_back(uid);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 const participant* directory::find_by_badge(std::string_view uid) const {

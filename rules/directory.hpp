@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace facilityd {
 
@@ -30,6 +31,14 @@ class directory {
   void add_badge(std::string uid, participant_id owner);
 
   void add_reader(std::string reader, facility_id where);
+
+  /// Removes a participant and every badge of theirs.
+  void remove_participant(participant_id id);
+  void remove_badge(std::string_view uid);
+  void remove_reader(std::string_view reader);
+
+  /// The badges of `id`, sorted.
+  std::vector<std::string> badges_of(participant_id id) const;
 
   /// Returns the owner of badge `uid`, or null for an unknown badge.
   const participant* find_by_badge(std::string_view uid) const;

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -31,6 +32,24 @@ std::string temp_log_path() {
   return tmpl;
 }
 
+// The value of "--name=value" in `args`, if it is there.
+std::optional<std::string> arg_value(const std::vector<std::string>& args,
+                                     const std::string& name) {
+  for (const auto& a : args)
+    if (a.rfind(name + "=", 0) == 0) return a.substr(name.size() + 1);
+  return std::nullopt;
+}
+
+// The port that `component` logged it listens on, or 0.
+uint16_t logged_port(const std::string& log, const std::string& component) {
+  std::smatch m;
+  if (!std::regex_search(
+          log, m,
+          std::regex{component + ": listening on 127\\.0\\.0\\.1:(\\d+)"}))
+    return 0;
+  return static_cast<uint16_t>(std::stoi(m[1]));
+}
+
 }  // namespace
 
 server_process::server_process(const test_db& db,
@@ -42,6 +61,22 @@ server_process::server_process(const test_db& db,
                                 "--gateway.port=0",
                                 "--server.name=facilityd-test",
                                 "--db.startup-wait=10s"};
+  if (has_admin_endpoint()) {
+    // A port of its own, so that servers of parallel tests never meet on
+    // the default one.
+    if (!arg_value(extra_args, "--admin.port"))
+      args.push_back("--admin.port=0");
+    if (auto file = arg_value(extra_args, "--admin.token-file")) {
+      admin_token_file_ = *file;
+    } else {
+      char tmpl[] = "/tmp/facilityd-admin-XXXXXX";
+      if (!::mkdtemp(tmpl))
+        throw std::runtime_error("cannot create a token folder");
+      admin_dir_ = tmpl;
+      admin_token_file_ = admin_dir_ + "/admin-token";
+      args.push_back("--admin.token-file=" + admin_token_file_);
+    }
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -58,17 +93,43 @@ server_process::server_process(const test_db& db,
   }
   if (!wait_for_log("gateway: listening on", seconds{20}))
     throw std::runtime_error("facilityd did not start:\n" + log());
-  std::smatch m;
-  auto text = log();
-  if (!std::regex_search(text, m,
-                         std::regex{"listening on 127\\.0\\.0\\.1:(\\d+)"}))
-    throw std::runtime_error("no port in the log:\n" + text);
-  port_ = static_cast<uint16_t>(std::stoi(m[1]));
+  port_ = logged_port(log(), "gateway");
+  if (port_ == 0) throw std::runtime_error("no port in the log:\n" + log());
+  if (!has_admin_endpoint()) return;
+  if (!wait_for_log("admin: listening on", seconds{20}))
+    throw std::runtime_error("no admin endpoint in the log:\n" + log());
+  admin_port_ = logged_port(log(), "admin");
 }
 
 server_process::~server_process() {
   if (pid_ > 0 && running() && !stop(SIGTERM, seconds{20})) kill9();
   ::unlink(log_path_.c_str());
+  if (!admin_dir_.empty()) {
+    ::unlink(admin_token_file_.c_str());
+    ::rmdir(admin_dir_.c_str());
+  }
+}
+
+bool server_process::has_admin_endpoint() {
+  static const bool has = [] {
+    std::string cmd = std::string{FACILITYD_BINARY} + " --help 2>&1";
+    FILE* out = ::popen(cmd.c_str(), "r");
+    if (!out) return false;
+    std::string text;
+    char buf[4096];
+    while (auto n = ::fread(buf, 1, sizeof(buf), out))
+      text.append(buf, n);
+    ::pclose(out);
+    return text.find("admin.port") != std::string::npos;
+  }();
+  return has;
+}
+
+std::string server_process::admin_token() const {
+  std::ifstream in{admin_token_file_};
+  std::string token;
+  in >> token;
+  return token;
 }
 
 std::optional<int> server_process::stop(int sig, milliseconds timeout) {

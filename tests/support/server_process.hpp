@@ -13,6 +13,11 @@ namespace facilityd::test {
 /// A real facilityd process on a test_db's schema, listening for gateways
 /// on 127.0.0.1 at a port the system picks. Its log goes to a file that
 /// log() reads. The destructor stops it (SIGTERM, then SIGKILL).
+///
+/// When the binary has an admin endpoint, it listens on 127.0.0.1 at a
+/// port the system picks too, with its token in a file of its own that the
+/// server creates (unless `extra_args` set --admin.port or
+/// --admin.token-file themselves).
 class server_process {
  public:
   explicit server_process(const test_db& db,
@@ -22,6 +27,20 @@ class server_process {
   server_process& operator=(const server_process&) = delete;
 
   uint16_t port() const { return port_; }
+
+  /// The admin endpoint's port; 0 when the binary has none.
+  uint16_t admin_port() const { return admin_port_; }
+
+  /// The file the admin token is in; empty when the binary has no admin
+  /// endpoint.
+  const std::string& admin_token_file() const { return admin_token_file_; }
+
+  /// The admin token, as the server wrote it to admin_token_file().
+  std::string admin_token() const;
+
+  /// Whether facilityd has an admin endpoint at all (it lists admin.port
+  /// in --help); asked once per test process.
+  static bool has_admin_endpoint();
 
   /// Sends `sig` and waits up to `timeout` for the exit; returns the exit
   /// status, or nothing if the process did not exit in time.
@@ -41,7 +60,10 @@ class server_process {
  private:
   int pid_ = -1;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
   std::string log_path_;
+  std::string admin_dir_;  // ours to remove; holds the token file
+  std::string admin_token_file_;
 };
 
 /// A gateway's side of a connection: plain blocking socket calls with
