@@ -35,8 +35,7 @@ decision decide_scan(const facility_actor_state& st, const scan_request& s) {
   return decide(*st.facility, st.dir->find_by_badge(s.badge));
 }
 
-void run_scan(self_pointer self, scan_request s, reply_promise rp,
-              int attempt);
+void run_scan(self_pointer self, scan_request s, reply_promise rp, int attempt);
 
 void tell_watchers(const facility_actor_state& st, const scan_request& s,
                    const recorded_scan& r, const scan_reply& reply) {

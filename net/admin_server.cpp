@@ -105,11 +105,12 @@ class admin_session : public std::enable_shared_from_this<admin_session> {
                         },
                         [=](caf::error& e) {
                           ch->post([id, e](admin_session& s) {
-                            s.answer(json{{"id", id},
-                                          {"ok", false},
-                                          {"error",
-                                           {{"code", admin_error_code(e)},
-                                            {"message", admin_error_message(e)}}}});
+                            s.answer(
+                                json{{"id", id},
+                                     {"ok", false},
+                                     {"error",
+                                      {{"code", admin_error_code(e)},
+                                       {"message", admin_error_message(e)}}}});
                           });
                         });
               },

@@ -41,7 +41,8 @@ caf::error make_error(errc x, std::string what) {
 errc errc_of(const caf::error& e) {
   if (e.category() != errc_category) return errc::internal;
   auto code = e.code();
-  if (code < static_cast<uint8_t>(errc::unavailable) || code > static_cast<uint8_t>(errc::invalid))
+  if (code < static_cast<uint8_t>(errc::unavailable) ||
+      code > static_cast<uint8_t>(errc::invalid))
     return errc::internal;
   return static_cast<errc>(code);
 }
