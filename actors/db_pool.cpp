@@ -45,6 +45,18 @@ db_actor::behavior_type db_worker(db_actor::stateful_pointer<worker_state> self,
         done();
         return res;
       },
+      [self, done](edit_atom, const facility_state& f, const facility_edit& e,
+                   const audit_entry& why) -> caf::result<commit> {
+        auto res = self->state.db->edit_facility(f, e, why);
+        done();
+        return res;
+      },
+      [self, done](remove_atom, const facility_state& f,
+                   const audit_entry& why) -> caf::result<commit> {
+        auto res = self->state.db->remove_facility(f, why);
+        done();
+        return res;
+      },
   };
 }
 
@@ -106,6 +118,16 @@ db_pool_actor::behavior_type db_pool(pool_pointer self, db_pool_options opts,
       [self](change_atom, visit_change& c,
              audit_entry& why) -> caf::result<commit> {
         return dispatch<commit>(self, change_atom::value, std::move(c),
+                                std::move(why));
+      },
+      [self](edit_atom, facility_state& f, facility_edit& e,
+             audit_entry& why) -> caf::result<commit> {
+        return dispatch<commit>(self, edit_atom::value, std::move(f),
+                                std::move(e), std::move(why));
+      },
+      [self](remove_atom, facility_state& f,
+             audit_entry& why) -> caf::result<commit> {
+        return dispatch<commit>(self, remove_atom::value, std::move(f),
                                 std::move(why));
       },
       [self](idle_atom, db_actor& worker) {

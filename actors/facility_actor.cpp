@@ -171,6 +171,52 @@ void run_change(self_pointer self, change_decider decide_change,
           });
 }
 
+// Writes a change of the facility's own settings (or its removal), fenced
+// on its version; re-reads once after a conflict.
+void run_settings(self_pointer self, facility_edit e, audit_entry why,
+                  bool remove, count_promise rp, int attempt) {
+  auto& st = self->state;
+  if (st.stale) {
+    reread(
+        self, [=] { run_settings(self, e, why, remove, rp, attempt); },
+        [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+    return;
+  }
+  auto on_ok = [self, e, remove, rp](commit& k) mutable {
+    auto& f = *self->state.facility;
+    f.version = k.version;
+    if (e.name) f.name = *e.name;
+    if (e.set_capacity) f.capacity = e.capacity;
+    if (remove) self->state.removed = true;
+    rp.deliver(int32_t{0});
+  };
+  auto on_error = [=](caf::error& err) mutable {
+    on_failure(
+        self, attempt, err, "settings " + why.action,
+        [=] { run_settings(self, e, why, remove, rp, attempt + 1); },
+        [rp](const caf::error& x) mutable { rp.deliver(x); });
+  };
+  if (remove)
+    self->request(st.db, st.opts.db_timeout, remove_atom::value, *st.facility,
+                  why)
+        .await(on_ok, on_error);
+  else
+    self->request(st.db, st.opts.db_timeout, edit_atom::value, *st.facility, e,
+                  why)
+        .await(on_ok, on_error);
+}
+
+caf::result<int32_t> write_settings(self_pointer self, facility_edit e,
+                                    audit_entry why, bool remove) {
+  auto rp = self->make_response_promise<int32_t>();
+  if (!self->state.facility) {
+    rp.deliver(make_error(errc::rejected, "this actor owns no facility"));
+    return rp;
+  }
+  run_settings(self, std::move(e), std::move(why), remove, rp, 0);
+  return rp;
+}
+
 // Starts a visit change for a handler and returns its promise.
 caf::result<int32_t> start_change(self_pointer self,
                                   change_decider decide_change,
@@ -250,6 +296,13 @@ facility_actor::behavior_type facility(self_pointer self,
               return *c;
             },
             std::move(audit));
+      },
+      [self](edit_atom, facility_edit& e,
+             audit_entry& audit) -> caf::result<int32_t> {
+        return write_settings(self, std::move(e), std::move(audit), false);
+      },
+      [self](remove_atom, audit_entry& audit) -> caf::result<int32_t> {
+        return write_settings(self, facility_edit{}, std::move(audit), true);
       },
       [self](directory_atom, directory_ptr dir,
              audit_entry& audit) -> caf::result<int32_t> {

@@ -38,6 +38,8 @@ struct facility_actor_state {
   /// Memory may differ from the database (a conflict, or a commit whose
   /// outcome is unknown): re-read before deciding the next scan.
   bool stale = false;
+  /// The facility was removed; the registry stops this actor.
+  bool removed = false;
 };
 
 /// The behavior of a facility actor: owns `initial` (none: the actor for

@@ -28,6 +28,9 @@ using close_atom = caf::atom_constant<caf::atom("close")>;
 using checkout_atom = caf::atom_constant<caf::atom("checkout")>;
 using directory_atom = caf::atom_constant<caf::atom("directory")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
+using edit_atom = caf::atom_constant<caf::atom("edit")>;
+using remove_atom = caf::atom_constant<caf::atom("remove")>;
+using put_atom = caf::atom_constant<caf::atom("put")>;
 
 using directory_ptr = std::shared_ptr<const directory>;
 
@@ -56,7 +59,10 @@ struct scan_event {
 using db_actor = caf::typed_actor<
     caf::replies_to<record_atom, scan_request, decision>::with<recorded_scan>,
     caf::replies_to<load_atom, facility_id>::with<facility_state>,
-    caf::replies_to<change_atom, visit_change, audit_entry>::with<commit>>;
+    caf::replies_to<change_atom, visit_change, audit_entry>::with<commit>,
+    caf::replies_to<edit_atom, facility_state, facility_edit,
+                    audit_entry>::with<commit>,
+    caf::replies_to<remove_atom, facility_state, audit_entry>::with<commit>>;
 
 /// The pool also hears from its workers when they become idle.
 using db_pool_actor = db_actor::extend<caf::reacts_to<idle_atom, db_actor>>;
@@ -73,7 +79,9 @@ using facility_actor = caf::typed_actor<
     caf::replies_to<state_atom>::with<facility_state>,
     caf::replies_to<close_atom, close_reason, audit_entry>::with<int32_t>,
     caf::replies_to<checkout_atom, participant_id, audit_entry>::with<int32_t>,
-    caf::replies_to<directory_atom, directory_ptr, audit_entry>::with<int32_t>>;
+    caf::replies_to<directory_atom, directory_ptr, audit_entry>::with<int32_t>,
+    caf::replies_to<edit_atom, facility_edit, audit_entry>::with<int32_t>,
+    caf::replies_to<remove_atom, audit_entry>::with<int32_t>>;
 
 /// The entry point for scans: routes each one to the facility actor of its
 /// reader. This is the interface the network layer talks to.
@@ -91,7 +99,11 @@ using registry_actor = caf::typed_actor<
                     audit_entry>::with<int32_t>,
     caf::replies_to<checkout_atom, facility_id, participant_id,
                     audit_entry>::with<int32_t>,
-    caf::replies_to<directory_atom, directory_ptr, audit_entry>::with<int32_t>>;
+    caf::replies_to<directory_atom, directory_ptr, audit_entry>::with<int32_t>,
+    caf::replies_to<put_atom, facility_state>::with<facility_id>,
+    caf::replies_to<edit_atom, facility_id, facility_edit,
+                    audit_entry>::with<int32_t>,
+    caf::replies_to<remove_atom, facility_id, audit_entry>::with<int32_t>>;
 
 }  // namespace facilityd
 
@@ -108,3 +120,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::commit)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::close_reason)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::directory_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::scan_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(facilityd::facility_edit)

@@ -18,6 +18,8 @@ struct registry_state {
   // How long one facility may take over a change: each attempt may wait
   // for a re-read and a write.
   caf::timespan change_timeout{};
+  db_actor db;
+  facility_options opts;
 };
 
 using self_pointer = registry_actor::stateful_pointer<registry_state>;
@@ -85,6 +87,8 @@ registry_actor::behavior_type registry(self_pointer self, world w,
   auto pool = spawn_db_pool(self->system(), opts.pool, std::move(make_store));
   self->link_to(pool);
   auto db = caf::actor_cast<db_actor>(pool);
+  st.db = db;
+  st.opts = opts.facility;
   st.dir = std::make_shared<const directory>(std::move(w.dir));
   for (auto& f : w.facilities) {
     auto id = f.id;
@@ -123,6 +127,42 @@ registry_actor::behavior_type registry(self_pointer self, world w,
       [self](directory_atom, directory_ptr dir,
              audit_entry& audit) -> caf::result<int32_t> {
         return publish(self, std::move(dir), std::move(audit));
+      },
+      [self](put_atom, facility_state& f) -> caf::result<facility_id> {
+        auto& st = self->state;
+        auto id = f.id;
+        if (st.facilities.count(id) == 0)
+          st.facilities.emplace(id, self->spawn<caf::linked>(
+                                        facility, std::optional{std::move(f)},
+                                        st.dir, st.db, st.opts));
+        return id;
+      },
+      [self](edit_atom, facility_id id, facility_edit& e,
+             audit_entry& audit) -> caf::result<int32_t> {
+        auto target = find(self->state, id);
+        if (!target) return target.error();
+        return self->delegate(*target, edit_atom::value, std::move(e),
+                              std::move(audit));
+      },
+      [self](remove_atom, facility_id id,
+             audit_entry& audit) -> caf::result<int32_t> {
+        auto target = find(self->state, id);
+        if (!target) return target.error();
+        auto rp = self->make_response_promise<int32_t>();
+        auto actor = *target;
+        self->request(actor, self->state.change_timeout, remove_atom::value,
+                      std::move(audit))
+            .then(
+                [self, id, actor, rp](int32_t n) mutable {
+                  // Gone from the database: scans at its readers (there are
+                  // none left) would go to the unknown-reader actor.
+                  self->state.facilities.erase(id);
+                  self->unlink_from(actor);
+                  self->send_exit(actor, caf::exit_reason::user_shutdown);
+                  rp.deliver(n);
+                },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
       },
       [self](list_atom) {
         std::vector<facility_id> ids;

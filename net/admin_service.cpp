@@ -653,6 +653,116 @@ void cmd_gateway(self_pointer self, const std::string& user, const json& args,
          });
 }
 
+void cmd_facility_add(self_pointer self, const std::string& user,
+                      const json& args, json_promise rp) {
+  auto name = str_arg(args, "name");
+  if (!name) {
+    rp.deliver(name.error());
+    return;
+  }
+  std::optional<int32_t> capacity;
+  if (args.contains("capacity") && !args["capacity"].is_null()) {
+    if (!args["capacity"].is_number_integer() || args["capacity"] < 0) {
+      rp.deliver(bad("capacity must be a whole number of at least 0"));
+      return;
+    }
+    capacity = args["capacity"].get<int32_t>();
+  }
+  auto why = audit_for(user, "facility.add", "facility");
+  admin_job job = [=](admin_store& a, store&) {
+    return a.add_facility(*name, capacity, why);
+  };
+  run_db(self, job, rp, [self, rp](json r) mutable {
+    facility_state f;
+    f.id = r.at("id").get<int64_t>();
+    f.name = r.at("name").get<std::string>();
+    if (!r.at("capacity").is_null())
+      f.capacity = r.at("capacity").get<int32_t>();
+    self->state.ctx.facility_ids[f.name] = f.id;
+    self->request(self->state.ctx.links.registry, actor_timeout,
+                  put_atom::value, f)
+        .await(
+            [rp, r](facility_id) mutable {
+              rp.deliver(json{{"facility", r}});
+            },
+            [rp](caf::error& e) mutable { rp.deliver(e); });
+  });
+}
+
+void cmd_facility_edit(self_pointer self, const std::string& user,
+                       const json& args, json_promise rp) {
+  auto id = resolve_facility(self->state, args);
+  if (!id) {
+    rp.deliver(id.error());
+    return;
+  }
+  facility_edit e;
+  if (auto name = opt_str(args, "name")) {
+    if (name->empty() || self->state.ctx.facility_ids.count(*name) > 0) {
+      rp.deliver(make_error(errc::rejected,
+                            "a facility named '" + *name + "' exists"));
+      return;
+    }
+    e.name = *name;
+  }
+  if (args.contains("capacity")) {
+    e.set_capacity = true;
+    const auto& c = args["capacity"];
+    if (!c.is_null()) {
+      if (!c.is_number_integer() || c < 0) {
+        rp.deliver(bad("capacity must be a whole number of at least 0"));
+        return;
+      }
+      e.capacity = c.get<int32_t>();
+    }
+  }
+  if (!e.name && !e.set_capacity) {
+    rp.deliver(bad("facility.edit needs a name or a capacity"));
+    return;
+  }
+  auto audit =
+      audit_for(user, "facility.edit", "facility " + std::to_string(*id));
+  audit.after = args.dump();
+  self->request(self->state.ctx.links.registry, actor_timeout, edit_atom::value,
+                *id, e, audit)
+      .await(
+          [self, rp, e, id = *id](int32_t) mutable {
+            auto& ids = self->state.ctx.facility_ids;
+            if (e.name) {
+              std::erase_if(ids, [&](auto& kv) { return kv.second == id; });
+              ids[*e.name] = id;
+            }
+            self->request(self->state.ctx.links.registry, actor_timeout,
+                          state_atom::value, id)
+                .then(
+                    [rp](facility_state& f) mutable {
+                      rp.deliver(json{{"facility", facility_summary(f)}});
+                    },
+                    [rp](caf::error& err) mutable { rp.deliver(err); });
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+void cmd_facility_remove(self_pointer self, const std::string& user,
+                         const json& args, json_promise rp) {
+  auto id = resolve_facility(self->state, args);
+  if (!id) {
+    rp.deliver(id.error());
+    return;
+  }
+  auto audit =
+      audit_for(user, "facility.remove", "facility " + std::to_string(*id));
+  self->request(self->state.ctx.links.registry, actor_timeout,
+                remove_atom::value, *id, audit)
+      .await(
+          [self, rp, id = *id](int32_t) mutable {
+            std::erase_if(self->state.ctx.facility_ids,
+                          [&](auto& kv) { return kv.second == id; });
+            rp.deliver(json{{"removed", id}});
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
 void cmd_import(self_pointer self, const std::string& user, const json& args,
                 json_promise rp) {
   auto rows = args.find("rows");
@@ -745,6 +855,10 @@ void dispatch(self_pointer self, const std::string& user, const json& req,
     if (cmd == std::string{"gateway."} + verb)
       return cmd_gateway(self, user, args, verb, rp);
   if (cmd == "import.participants") return cmd_import(self, user, args, rp);
+  if (cmd == "facility.add") return cmd_facility_add(self, user, args, rp);
+  if (cmd == "facility.edit") return cmd_facility_edit(self, user, args, rp);
+  if (cmd == "facility.remove")
+    return cmd_facility_remove(self, user, args, rp);
   rp.deliver(bad(cmd.empty() ? "no 'cmd' in the request"
                              : "unknown command '" + cmd + "'"));
 }

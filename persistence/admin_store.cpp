@@ -236,6 +236,24 @@ caf::expected<json> admin_store::remove_badge(const std::string& uid,
   });
 }
 
+caf::expected<json> admin_store::add_facility(const std::string& name,
+                                              std::optional<int32_t> capacity,
+                                              const audit_entry& why) {
+  return in_transaction([&](pg_connection& c) -> caf::expected<json> {
+    auto r = c.exec(
+        "INSERT INTO facilities (name, capacity) VALUES ($1, $2) RETURNING id",
+        {name, capacity ? pg_param{std::to_string(*capacity)} : pg_param{}});
+    if (!r) return explain(r.error(), "a facility named " + name + " exists");
+    json after{{"id", r->i64(0, 0)},
+               {"name", name},
+               {"capacity", capacity ? json(*capacity) : json(nullptr)}};
+    auto w = why;
+    w.target = "facility " + std::to_string(r->i64(0, 0));
+    if (auto e = audit(c, w, nullptr, after)) return e;
+    return after;
+  });
+}
+
 caf::expected<json> admin_store::put_reader(const std::string& reader,
                                             facility_id where, bool must_exist,
                                             const audit_entry& why) {

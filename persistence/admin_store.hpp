@@ -49,6 +49,11 @@ class admin_store {
   caf::expected<json> remove_badge(const std::string& uid,
                                    const audit_entry& why);
 
+  /// Adds a facility: `{"id", "name", "capacity"}`.
+  caf::expected<json> add_facility(const std::string& name,
+                                   std::optional<int32_t> capacity,
+                                   const audit_entry& why);
+
   caf::expected<json> put_reader(const std::string& reader, facility_id where,
                                  bool must_exist, const audit_entry& why);
   caf::expected<json> remove_reader(const std::string& reader,

@@ -24,6 +24,8 @@ bool starts_with(const char* s, const char* prefix) {
 // Sorts a failed statement by what the caller can do about it.
 errc classify(const char* sqlstate) {
   if (sqlstate == nullptr) return errc::internal;
+  // FD003: the request contradicts the data (a facility still in use).
+  if (std::strcmp(sqlstate, "FD003") == 0) return errc::rejected;
   if (starts_with(sqlstate, "FD") || starts_with(sqlstate, "40") ||
       std::strcmp(sqlstate, "23505") == 0)
     return errc::conflict;
@@ -91,10 +93,16 @@ caf::expected<pg_result> pg_connection::check(PGresult* raw) {
         errc::outcome_unknown,
         "connection lost: " + first_line(PQerrorMessage(conn_.get())));
   const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
-  auto msg =
-      first_line(raw ? PQresultErrorMessage(raw) : PQerrorMessage(conn_.get()));
-  return make_error(classify(state),
-                    std::string{state ? state : "?????"} + " " + msg);
+  const char* primary =
+      raw ? PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  auto msg = primary ? std::string{primary}
+                     : first_line(raw ? PQresultErrorMessage(raw)
+                                      : PQerrorMessage(conn_.get()));
+  auto kind = classify(state);
+  // The caller's own mistakes read as plain sentences; everything else
+  // keeps its SQLSTATE for whoever reads the log.
+  if (kind == errc::rejected) return make_error(kind, msg);
+  return make_error(kind, std::string{state ? state : "?????"} + " " + msg);
 }
 
 caf::expected<pg_result> pg_connection::exec(const char* sql) {

@@ -17,6 +17,13 @@ constexpr const char* record_scan_sql =
     " o_version FROM record_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
     " $11)";
 
+constexpr const char* edit_facility_sql =
+    "SELECT o_version, o_at_us FROM edit_facility($1, $2, $3, $4, $5, $6, $7,"
+    " $8, $9, $10)";
+
+constexpr const char* remove_facility_sql =
+    "SELECT o_version, o_at_us FROM remove_facility($1, $2, $3, $4, $5, $6)";
+
 constexpr const char* change_visits_sql =
     "SELECT o_version, o_at_us FROM change_visits($1, $2, $3, $4, $5, $6, $7,"
     " $8, $9, $10, $11)";
@@ -28,7 +35,7 @@ constexpr const char* load_facility_sql =
     " v.as_keyholder, epoch_us(v.checked_in_at)"
     " FROM facilities f"
     " LEFT JOIN visits v ON v.facility_id = f.id AND v.checked_out_at IS NULL"
-    " WHERE f.id = $1";
+    " WHERE f.id = $1 AND f.removed_at IS NULL";
 
 constexpr const char* load_participants_sql =
     "SELECT id, name, is_keyholder, suspended FROM participants"
@@ -38,11 +45,13 @@ constexpr const char* load_badges_sql =
 constexpr const char* load_readers_sql = "SELECT id, facility_id FROM readers";
 constexpr const char* load_gateways_sql = "SELECT id, token_hash FROM gateways";
 constexpr const char* load_facilities_sql =
-    "SELECT id, name, capacity, version FROM facilities ORDER BY id";
+    "SELECT id, name, capacity, version FROM facilities"
+    " WHERE removed_at IS NULL ORDER BY id";
 constexpr const char* load_open_visits_sql =
     "SELECT v.id, v.participant_id, v.facility_id, v.as_keyholder,"
     " epoch_us(v.checked_in_at)"
-    " FROM visits v WHERE v.checked_out_at IS NULL";
+    " FROM visits v JOIN facilities f ON f.id = v.facility_id"
+    " WHERE v.checked_out_at IS NULL AND f.removed_at IS NULL";
 
 pg_param opt_param(const std::optional<int64_t>& x) {
   if (!x) return std::nullopt;
@@ -141,6 +150,31 @@ class pg_store final : public store {
     if (!res) return res.error();
     if (res->rows() != 1)
       return make_error(errc::internal, "change_visits returned no row");
+    return commit{0, res->i64(0, 1), res->i64(0, 0)};
+  }
+
+  caf::expected<commit> edit_facility(const facility_state& f,
+                                      const facility_edit& e,
+                                      const audit_entry& why) override {
+    auto res = run_prepared(
+        "edit_facility",
+        {std::to_string(f.id), std::to_string(f.version),
+         e.name ? pg_param{*e.name} : pg_param{},
+         e.set_capacity ? "true" : "false",
+         e.capacity ? pg_param{std::to_string(*e.capacity)} : pg_param{},
+         why.actor, why.action, why.target, opt_text(why.before),
+         opt_text(why.after)});
+    if (!res) return res.error();
+    return commit{0, res->i64(0, 1), res->i64(0, 0)};
+  }
+
+  caf::expected<commit> remove_facility(const facility_state& f,
+                                        const audit_entry& why) override {
+    auto res = run_prepared("remove_facility",
+                            {std::to_string(f.id), std::to_string(f.version),
+                             why.actor, why.action, why.target,
+                             opt_text(why.before)});
+    if (!res) return res.error();
     return commit{0, res->i64(0, 1), res->i64(0, 0)};
   }
 
@@ -270,6 +304,8 @@ class pg_store final : public store {
     if (auto e = c->prepare("record_scan", record_scan_sql)) return e;
     if (auto e = c->prepare("load_facility", load_facility_sql)) return e;
     if (auto e = c->prepare("change_visits", change_visits_sql)) return e;
+    if (auto e = c->prepare("edit_facility", edit_facility_sql)) return e;
+    if (auto e = c->prepare("remove_facility", remove_facility_sql)) return e;
     return c;
   }
 

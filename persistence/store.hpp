@@ -35,6 +35,13 @@ struct audit_entry {
   std::string after;
 };
 
+/// A change of a facility's own settings.
+struct facility_edit {
+  std::optional<std::string> name;  // none: unchanged
+  bool set_capacity = false;
+  std::optional<int32_t> capacity;  // with set_capacity; none: no limit
+};
+
 /// The durable side of the facility state. Each call is one transaction.
 /// Calls block; an instance is used by one thread at a time. Failures are
 /// facilityd errc values (see persistence/errc.hpp).
@@ -51,6 +58,16 @@ class store {
   /// on its version like a scan, with `why` in the audit trail.
   virtual caf::expected<commit> change_visits(const visit_change& c,
                                               const audit_entry& why) = 0;
+
+  /// Renames a facility or changes its capacity, fenced on `f.version`.
+  virtual caf::expected<commit> edit_facility(const facility_state& f,
+                                              const facility_edit& e,
+                                              const audit_entry& why) = 0;
+
+  /// Removes facility `f`, fenced on its version; errc::rejected while
+  /// people are inside or readers point at it.
+  virtual caf::expected<commit> remove_facility(const facility_state& f,
+                                                const audit_entry& why) = 0;
 
   /// Reads one facility and its open visits in one snapshot.
   virtual caf::expected<facility_state> load_facility(facility_id id) = 0;

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <caf/all.hpp>
+
 #include "persistence/errc.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/world.hpp"
@@ -289,4 +291,35 @@ TEST_CASE(
   // Kim now scans in as a member: the lab is closed to her.
   CHECK(must_scan(s, ++seq, W::lab_door, W::b_k1).result ==
         outcome::denied_closed);
+}
+
+TEST_CASE("a new capacity applies to the next scan; a facility in use stays") {
+  test_db db;
+  W w{db};
+  test_server s{db};
+  caf::scoped_actor self{s.system()};
+  auto ask = [&](auto... xs) {
+    caf::expected<int32_t> out{caf::sec::request_timeout};
+    self->request(s.registry(), std::chrono::seconds{10}, xs...)
+        .receive([&](int32_t n) { out = n; },
+                 [&](caf::error& e) { out = std::move(e); });
+    return out;
+  };
+  uint64_t seq = 0;
+  for (auto badge : {W::b_k1, W::b_m1})
+    must_scan(s, ++seq, W::lab_door, badge);
+  facility_edit e;
+  e.set_capacity = true;
+  e.capacity = 2;
+  REQUIRE(ask(edit_atom::value, w.lab, e,
+              audit_entry{"test", "facility.edit", "lab", "", ""}));
+  CHECK(db.scalar("SELECT capacity FROM facilities WHERE id = " +
+                  std::to_string(w.lab)) == "2");
+  CHECK(must_scan(s, ++seq, W::lab_door, W::b_m2).result ==
+        outcome::denied_full);
+  auto refused = ask(remove_atom::value, w.lab,
+                     audit_entry{"test", "facility.remove", "lab", "", ""});
+  REQUIRE_FALSE(refused);
+  CHECK(describe(refused.error()).find("readers") != std::string::npos);
+  require_consistent(s, db);
 }

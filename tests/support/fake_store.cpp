@@ -23,6 +23,17 @@ class fake_handle final : public store {
     return f_->change_visits(c);
   }
 
+  caf::expected<commit> edit_facility(const facility_state&,
+                                      const facility_edit&,
+                                      const audit_entry&) override {
+    return make_error(errc::internal, "not supported by the fake store");
+  }
+
+  caf::expected<commit> remove_facility(const facility_state&,
+                                        const audit_entry&) override {
+    return make_error(errc::internal, "not supported by the fake store");
+  }
+
   caf::expected<world> load_world() override {
     return make_error(errc::internal, "not supported by the fake store");
   }
