@@ -170,10 +170,10 @@ class pg_store final : public store {
 
   caf::expected<commit> remove_facility(const facility_state& f,
                                         const audit_entry& why) override {
-    auto res = run_prepared("remove_facility",
-                            {std::to_string(f.id), std::to_string(f.version),
-                             why.actor, why.action, why.target,
-                             opt_text(why.before)});
+    auto res =
+        run_prepared("remove_facility",
+                     {std::to_string(f.id), std::to_string(f.version),
+                      why.actor, why.action, why.target, opt_text(why.before)});
     if (!res) return res.error();
     return commit{0, res->i64(0, 1), res->i64(0, 0)};
   }
