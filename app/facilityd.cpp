@@ -95,9 +95,9 @@ int serve(facilityd_config& cfg, caf::actor_system& sys,
                           {"p99_scan_ms", stats->p99_ms()}};
   };
   caf::anon_send(service, std::move(links));
-  admin_server admins{
-      io, sys, service,
-      admin_options{cfg.admin_host, cfg.admin_port, admin_token}};
+  admin_server admins{io, sys, service,
+                      admin_options{cfg.admin_host, cfg.admin_port, admin_token,
+                                    FACILITYD_VERSION}};
   try {
     gateways.start();
   } catch (const boost::system::system_error& e) {

@@ -220,7 +220,11 @@ class admin_session : public std::enable_shared_from_this<admin_session> {
     }
     user_ = req.value("user", std::string{"unknown"});
     LOG_INFO("admin", "console logged in for user " << *user_);
-    write(json{{"id", id}, {"ok", true}, {"result", {{"server", "facilityd"}}}}
+    write(json{{"id", id},
+               {"ok", true},
+               {"result",
+                {{"server", "facilityd"},
+                 {"version", server_.options().version}}}}
               .dump() +
           "\n");
   }

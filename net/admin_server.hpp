@@ -16,6 +16,8 @@ struct admin_options {
   uint16_t port = 7401;
   /// The token staff tools log in with (see admin_token_from_file).
   std::string token;
+  /// The server's version, in the answer to a login.
+  std::string version;
 };
 
 /// Reads the admin token from `path`, creating the file with a new random

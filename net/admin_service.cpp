@@ -316,6 +316,15 @@ void cmd_history(self_pointer self, const json& args, json_promise rp) {
     rp.deliver(bad("history needs facility, participant or badge"));
     return;
   }
+  auto& st = self->state;
+  if (kind == "facility" && !resolve_facility(st, args)) {
+    rp.deliver(make_error(errc::not_found, "no facility '" + key + "'"));
+    return;
+  }
+  if (kind == "participant" && !resolve_participant(st, args)) {
+    rp.deliver(make_error(errc::not_found, "no participant " + key));
+    return;
+  }
   auto since = opt_str(args, "since");
   int limit = args.value("limit", 50);
   if (limit < 1 || limit > 1000) {

@@ -11,7 +11,7 @@ PG_DIR=${FACILITYD_PG_DIR:-var/pg}
 PG_PORT=${FACILITYD_PG_PORT:-54329}
 
 scripts/install-deps.sh
-scripts/build.sh --target facilityd
+scripts/build.sh --target facilityd facilityctl
 scripts/pg.sh start "$PG_DIR" "$PG_PORT"
 eval "$(scripts/pg.sh env "$PG_DIR" "$PG_PORT")"
 exec build/app/facilityd --config-file=config/facilityd.ini "$@"
