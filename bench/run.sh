@@ -341,7 +341,10 @@ server_run() {
   if ((status != 0)); then
     log "facility-sim $name exited with status $status; see $dir/sim.log"
   fi
-  mv /tmp/facility-sim-$schema-*.log "$dir/" 2>/dev/null || true
+  # facility-sim keeps its logs (facilityd.log) in a folder of the schema's
+  # name when asked to keep the schema.
+  rm -rf "$dir/sim-logs"
+  mv "/tmp/facility-sim-$schema" "$dir/sim-logs" 2>/dev/null || true
   i1=$(in_schema "$schema" -f "$SQL/violations.sql" 2>/dev/null |
     cut -d'|' -f1) || i1=""
   found=$(awk '$1 == "violations" { print $2 }' "$dir/sim.log")
