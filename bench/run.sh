@@ -332,8 +332,12 @@ server_run() {
   in_schema public -c CHECKPOINT
   # Traffic only the scan rules see: no hostile scans, nobody suspended,
   # people pausing a millisecond or so. The schema stays for the I1 count.
+  # Enough doors that every gateway has some to scan at, as pgbench's
+  # clients all have work, even over 4 facilities.
+  local doors=$(((gateways + facilities - 1) / facilities))
   (cd "$dir" && "$SIM" --schema "$schema" --keep --facilityd "$FACILITYD" \
     --facilities "$facilities" --participants "$participants" \
+    --min-doors "$doors" \
     --keyholder-share 0.15 --suspended-share 0 --hostile-share 0 \
     --gateways "$gateways" --pipeline "$PIPELINE" --think-ms 1 \
     --scans 1000000000 --duration "$SERVER_S" \

@@ -33,6 +33,9 @@ world:
   --keyholder-share X     share of participants who are keyholders (0.1)
   --suspended-share X     share who are suspended (0.03)
   --gateways N            simulated gateways, one connection each (8)
+  --min-doors N           readers per facility at least (1; most get 1 or
+                          2); with few facilities and many gateways, raise
+                          it so that every gateway has doors to scan at
 traffic:
   --scans N               scans to send, resends not counted (5000)
   --duration SECONDS      send for this long instead (with --scans: the
@@ -107,6 +110,10 @@ const std::map<std::string_view, setter>& valued() {
       {"gateways",
        [](options& o, std::string_view v) {
          o.gateways = number<int>("gateways", v);
+       }},
+      {"min-doors",
+       [](options& o, std::string_view v) {
+         o.min_doors = number<int>("min-doors", v);
        }},
       {"scans",
        [](options& o, std::string_view v) {
@@ -188,6 +195,7 @@ void validate(const options& o) {
   at_least("facilities", o.facilities, 1);
   at_least("participants", o.participants, 1);
   at_least("gateways", o.gateways, 1);
+  at_least("min-doors", o.min_doors, 1);
   if (o.scans) at_least("scans", *o.scans, int64_t{1});
   at_least("pipeline", o.pipeline, 1);
   at_least("think-ms", o.think_ms, 1);

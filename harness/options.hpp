@@ -23,6 +23,7 @@ struct options {
   double keyholder_share = 0.1;
   double suspended_share = 0.03;
   int gateways = 8;
+  int min_doors = 1;  // readers per facility at least
 
   // -- the traffic
   // The sending ends at the first of these limits; without either, after

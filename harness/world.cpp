@@ -58,12 +58,14 @@ void add_facilities(world& w, const options& opts, std::mt19937_64& rng) {
 void add_readers(world& w, const options& opts, std::mt19937_64& rng) {
   int next_gateway = uniform(rng, 0, opts.gateways - 1);
   for (int f = 0; f < opts.facilities; ++f) {
-    int doors = chance(rng, 0.5) ? 2 : 1;
+    int doors = std::max(chance(rng, 0.5) ? 2 : 1, opts.min_doors);
     for (int d = 0; d < doors; ++d) {
       auto& fac = w.facilities[f];
       fac.readers.push_back(static_cast<int>(w.readers.size()));
-      w.readers.push_back({fac.name + (d == 0 ? "-front" : "-back"), f,
-                           next_gateway++ % opts.gateways});
+      auto name = d == 0   ? fac.name + "-front"
+                  : d == 1 ? fac.name + "-back"
+                           : fac.name + "-door-" + std::to_string(d);
+      w.readers.push_back({name, f, next_gateway++ % opts.gateways});
     }
   }
   for (int g = 0; g < opts.gateways; ++g)
