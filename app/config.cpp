@@ -48,6 +48,9 @@ facilityd_config::facilityd_config() {
            "malformed lines in a row before a connection is closed")
       .add(max_write_queue, "max-write-queue",
            "bytes of answers queued for a gateway that does not read them")
+      .add(max_login_failures, "max-login-failures",
+           "failed logins from one address in a minute before its logins "
+           "are refused for the rest of it")
       .add(hello_timeout, "hello-timeout", "time a connection has to log in")
       .add(idle_timeout, "idle-timeout", "silence after which it is closed")
       .add(scan_timeout, "scan-timeout",
@@ -85,6 +88,7 @@ std::string facilityd_config::validate() const {
     return "gateway.io-threads must be between 1 and 64";
   if (max_connections < 1) return "gateway.max-connections must be >= 1";
   if (max_inflight < 1) return "gateway.max-inflight must be >= 1";
+  if (max_login_failures < 1) return "gateway.max-login-failures must be >= 1";
   if (max_write_queue < 1024)
     return "gateway.max-write-queue must be at least 1024 bytes";
   if (hello_timeout <= caf::timespan{0} || idle_timeout <= caf::timespan{0} ||
@@ -123,6 +127,7 @@ gateway_options facilityd_config::gateway() const {
   out.max_connections = max_connections;
   out.max_inflight = max_inflight;
   out.max_malformed = max_malformed;
+  out.max_login_failures = max_login_failures;
   out.max_write_queue = max_write_queue;
   out.hello_timeout = as<std::chrono::milliseconds>(hello_timeout);
   out.idle_timeout = as<std::chrono::milliseconds>(idle_timeout);

@@ -56,6 +56,7 @@ class facilityd_config : public caf::actor_system_config {
   size_t max_connections = 1024;
   size_t max_inflight = 64;
   size_t max_malformed = 10;
+  size_t max_login_failures = 20;
   size_t max_write_queue = 256 * 1024;
   caf::timespan hello_timeout = std::chrono::seconds{10};
   caf::timespan idle_timeout = std::chrono::seconds{60};

@@ -192,6 +192,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   void begin() {
     error_code ec;
     auto peer = socket_.remote_endpoint(ec);
+    if (!ec) peer_address_ = peer.address().to_string();
     LOG_INFO("gateway", label() << " connected from "
                                 << (ec ? std::string{"?"}
                                        : peer.address().to_string() + ":" +
@@ -263,6 +264,14 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
 
   void on_first_line(const std::string& line, command& cmd) {
     if (auto hello = std::get_if<hello_cmd>(&cmd)) {
+      // An address that failed too often lately is not even heard: no
+      // token guessing at the rate of connections.
+      if (server_.login_blocked(peer_address_)) {
+        send(format_err(std::nullopt, err_code::auth_failed,
+                        "too many failed logins from this address, wait"));
+        close_after_flush("failed logins from this address");
+        return;
+      }
       if (server_.credentials().check(hello->gateway, hello->token)) {
         authenticate(hello->gateway);
         return;
@@ -276,6 +285,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
       else
         LOG_WARNING("gateway",
                     label() << " authentication failed: unknown gateway id");
+      server_.login_failed(peer_address_);
       send(format_err(std::nullopt, err_code::auth_failed,
                       "unknown gateway or wrong token"));
       close_after_flush("authentication failed");
@@ -485,6 +495,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   bool draining_ = false;
   bool said_bye_ = false;  // the gateway ended its side without QUIT
   std::string linger_reason_;
+  std::string peer_address_;
   std::chrono::steady_clock::time_point last_activity_;
   std::shared_ptr<reply_channel> channel_;
   caf::actor bridge_;
@@ -603,6 +614,38 @@ void gateway_server::claim(const std::string& id,
     slot = s;
   }
   if (old && old != s) old->close_async("replaced by a new connection");
+}
+
+bool gateway_server::login_blocked(const std::string& address) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = failed_logins_.find(address);
+  if (i == failed_logins_.end()) return false;
+  if (std::chrono::steady_clock::now() - i->second.since >
+      std::chrono::minutes{1}) {
+    failed_logins_.erase(i);
+    return false;
+  }
+  return i->second.count >= opts_.max_login_failures;
+}
+
+void gateway_server::login_failed(const std::string& address) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> guard{mtx_};
+  // A flood from many addresses must not grow the table without bound:
+  // forget the stale entries, and everything if that is not enough.
+  if (failed_logins_.size() > 10'000) {
+    std::erase_if(failed_logins_, [now](const auto& kv) {
+      return now - kv.second.since > std::chrono::minutes{1};
+    });
+    if (failed_logins_.size() > 10'000) failed_logins_.clear();
+  }
+  auto& entry = failed_logins_[address];
+  if (entry.count == 0 || now - entry.since > std::chrono::minutes{1})
+    entry = {now, 0};
+  if (++entry.count == opts_.max_login_failures)
+    LOG_WARNING("gateway", "address " << address << " failed " << entry.count
+                                      << " logins within a minute; its "
+                                         "logins are refused for a while");
 }
 
 void gateway_server::disconnect(const std::string& id) {

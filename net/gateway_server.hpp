@@ -27,6 +27,9 @@ struct gateway_options {
   size_t max_inflight = 64;
   /// Malformed lines in a row after which the connection is closed.
   size_t max_malformed = 10;
+  /// Failed logins from one address within a minute after which its
+  /// logins are refused until the minute is over.
+  size_t max_login_failures = 20;
   /// Bytes of answers queued for a client that does not read them; past
   /// this the connection is closed.
   size_t max_write_queue = 256 * 1024;
@@ -100,6 +103,11 @@ class gateway_server {
   bool stopping() const { return stopping_.load(); }
   const std::shared_ptr<scan_stats>& stats() const { return stats_; }
 
+  /// Whether logins from `address` are refused for now; thread-safe.
+  bool login_blocked(const std::string& address);
+  /// Counts a failed login from `address`; thread-safe.
+  void login_failed(const std::string& address);
+
   /// Closes the connection of gateway `id`, if it has one. Thread-safe.
   void disconnect(const std::string& id);
 
@@ -128,6 +136,11 @@ class gateway_server {
   std::unordered_map<std::string, std::weak_ptr<gateway_session>> by_gateway_;
   std::vector<std::weak_ptr<gateway_session>> all_;
   std::function<void()> on_drained_;
+  struct login_failures {
+    std::chrono::steady_clock::time_point since;
+    size_t count = 0;
+  };
+  std::unordered_map<std::string, login_failures> failed_logins_;
 };
 
 }  // namespace facilityd

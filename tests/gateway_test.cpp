@@ -790,3 +790,22 @@ TEST_CASE("a gateway that stops sending still gets the answers it is owed") {
   CHECK(gw.closed_by_server());
   CHECK(f.db.count("SELECT count(*) FROM scans") == 2);
 }
+
+TEST_CASE("an address that keeps failing to log in is refused for a while") {
+  fixture f;
+  server_process server{f.db, {"--gateway.max-login-failures=3"}};
+  for (int i = 0; i < 3; ++i) {
+    gateway_client gw{server.port()};
+    gw.send("HELLO gw-1 guess-" + std::to_string(i) + "\n");
+    CHECK(starts_with(gw.line(), "ERR - auth_failed unknown gateway"));
+    CHECK(gw.closed_by_server());
+  }
+  // Even the right token is not tried now: guessing gets nowhere.
+  gateway_client gw{server.port()};
+  gw.send(std::string{"HELLO gw-1 "} + token + "\n");
+  CHECK(starts_with(gw.line(), "ERR - auth_failed too many failed logins"));
+  CHECK(gw.closed_by_server());
+  CHECK(server.log().find("failed 3 logins within a minute") !=
+        std::string::npos);
+  CHECK(server.log().find("authenticated") == std::string::npos);
+}
