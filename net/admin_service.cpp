@@ -54,7 +54,14 @@ caf::behavior admin_db(caf::stateful_actor<admin_db_state>* self,
   return {
       [self](run_atom, const admin_job& job) -> caf::result<json> {
         auto& st = self->state;
-        return job(*st.admin, *st.facilities);
+        // A request's JSON of the wrong type surfaces here as an
+        // exception; escaping the handler it would end this worker, and
+        // with it the admin service.
+        try {
+          return job(*st.admin, *st.facilities);
+        } catch (const std::exception& e) {
+          return make_error(errc::invalid, e.what());
+        }
       },
   };
 }

@@ -77,7 +77,14 @@ caf::expected<admin_store::json> admin_store::in_transaction(F&& body) {
   auto c = connection();
   if (!c) return c.error();
   if (auto r = (*c)->exec("BEGIN"); !r) return failed(r.error());
-  auto out = body(**c);
+  caf::expected<json> out{json{}};
+  try {
+    out = body(**c);
+  } catch (...) {
+    // Leave no transaction open behind the exception.
+    (void)(*c)->exec("ROLLBACK");
+    throw;
+  }
   auto end = (*c)->exec(out ? "COMMIT" : "ROLLBACK");
   if (!out) return failed(out.error());
   if (!end) return failed(end.error());

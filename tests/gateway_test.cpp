@@ -809,3 +809,34 @@ TEST_CASE("an address that keeps failing to log in is refused for a while") {
         std::string::npos);
   CHECK(server.log().find("authenticated") == std::string::npos);
 }
+
+TEST_CASE("a mistyped admin request is refused and the admin side lives on") {
+  fixture f;
+  server_process server{f.db};
+  gateway_client admin{server.admin_port()};
+  admin.send(R"({"id": 1, "cmd": "auth", "user": "t", "token": ")" +
+             server.admin_token() + "\"}\n");
+  REQUIRE(starts_with(admin.line(), R"({"id":1,"ok":true)"));
+  // The database worker reads the rows; a string where a boolean belongs
+  // must come back as bad_request, not end the worker.
+  admin.send(R"({"id": 2, "cmd": "import.participants", "args": {"rows": )"
+             R"([{"name": "Ann", "keyholder": "yes"}]}})"
+             "\n");
+  auto refused = admin.line();
+  REQUIRE(refused);
+  CHECK(refused->find("\"bad_request\"") != std::string::npos);
+  admin.send(R"({"id": 3, "cmd": "status"})"
+             "\n");
+  auto status = admin.line();
+  REQUIRE(status);
+  CHECK(status->find("\"database\":\"reachable\"") != std::string::npos);
+  CHECK(f.db.count("SELECT count(*) FROM participants WHERE name = 'Ann'") ==
+        0);
+  // The worker's connection is not left inside the failed transaction.
+  admin.send(R"({"id": 4, "cmd": "participant.add", "args": {"name": "Bo"}})"
+             "\n");
+  CHECK(starts_with(admin.line(), R"({"id":4,"ok":true)"));
+  CHECK(f.db.count("SELECT count(*) FROM participants WHERE name = 'Bo'") == 1);
+  CHECK(f.db.count("SELECT count(*) FROM admin_audit WHERE action ="
+                   " 'participant.add'") == 1);
+}
