@@ -24,8 +24,10 @@ struct registry_state {
 
 using self_pointer = registry_actor::stateful_pointer<registry_state>;
 
-const facility_actor& route(const registry_state& st, const std::string& r) {
-  if (auto where = st.dir->facility_of(r)) {
+// A reader counts only for the gateway it is wired to: a scan at another
+// gateway's reader (or at none) goes where unknown readers go.
+const facility_actor& route(const registry_state& st, const scan_request& s) {
+  if (auto where = st.dir->facility_for(s.reader, s.gateway)) {
     auto i = st.facilities.find(*where);
     if (i != st.facilities.end()) return i->second;
   }
@@ -100,7 +102,7 @@ registry_actor::behavior_type registry(self_pointer self, world w,
                                         opts.facility);
   return {
       [self](scan_atom, scan_request& s) {
-        const auto& target = route(self->state, s.reader);
+        const auto& target = route(self->state, s);
         return self->delegate(target, scan_atom::value, std::move(s));
       },
       [self](state_atom, facility_id id) -> caf::result<facility_state> {

@@ -7,13 +7,16 @@ namespace facilityd {
 
 namespace {
 
-// Facilities, readers, people and badges of the demo. The keyholders
-// (Ada, Grace) open rooms; the others get in only while one is there.
+constexpr const char* demo_gateway = "demo-gw";
+
+// Facilities, readers (all wired to the demo gateway), people and badges of
+// the demo. The keyholders (Ada, Grace) open rooms; the others get in only
+// while one is there.
 constexpr const char* seed_sql = R"sql(
 INSERT INTO facilities (name, capacity) VALUES
   ('workshop', 8), ('electronics-lab', 3), ('wood-shop', NULL);
-INSERT INTO readers (id, facility_id)
-  SELECT r.id, f.id FROM (VALUES
+INSERT INTO readers (id, facility_id, gateway_id)
+  SELECT r.id, f.id, 'demo-gw' FROM (VALUES
     ('workshop-door', 'workshop'),
     ('lab-door', 'electronics-lab'),
     ('wood-door', 'wood-shop'),
@@ -47,10 +50,10 @@ caf::expected<std::optional<demo_world>> seed_if_empty(pg_connection& c) {
   auto existing = c.exec("SELECT count(*) FROM facilities");
   if (!existing) return existing.error();
   if (existing->i64(0, 0) > 0) return std::optional<demo_world>{};
-  if (auto r = c.exec(seed_sql); !r) return r.error();
-  demo_world w{"demo-gw", generate_token()};
+  demo_world w{demo_gateway, generate_token()};
   if (auto r = c.exec(add_gateway_sql, {w.gateway, hash_token(w.token)}); !r)
     return r.error();
+  if (auto r = c.exec(seed_sql); !r) return r.error();
   return std::optional<demo_world>{std::move(w)};
 }
 

@@ -199,6 +199,9 @@ int run(facilityd_config& cfg) {
                          << " gateways=" << rec->w.gateway_tokens.size()
                          << " migrations_applied=" << rec->migrations_applied
                          << " in " << rec->took.count() << " ms");
+  if (auto n = rec->w.dir.unassigned_readers())
+    LOG_WARNING("server", n << " reader(s) are wired to no gateway and take"
+                               " no scans; see `facilityctl reader assign`");
 
   std::string admin_token;
   try {

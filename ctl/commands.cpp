@@ -259,12 +259,26 @@ void build_facility_remove(const parsed_args& a, invocation& inv) {
   one(inv, "facility.remove", {{"facility", facility_ref(a.positional[0])}});
 }
 
-// reader add|move: a reader and the facility it belongs to.
-void build_reader_to(const parsed_args& a, invocation& inv) {
+// reader add: a reader, its facility and its gateway.
+void build_reader_add(const parsed_args& a, invocation& inv) {
+  want_positional(a, 3, 3, inv.command);
+  one(inv, "reader.add",
+      {{"reader", a.positional[0]},
+       {"facility", facility_ref(a.positional[1])},
+       {"gateway", a.positional[2]}});
+}
+
+void build_reader_move(const parsed_args& a, invocation& inv) {
   want_positional(a, 2, 2, inv.command);
-  one(inv, inv.command == "reader add" ? "reader.add" : "reader.move",
+  one(inv, "reader.move",
       {{"reader", a.positional[0]},
        {"facility", facility_ref(a.positional[1])}});
+}
+
+void build_reader_assign(const parsed_args& a, invocation& inv) {
+  want_positional(a, 2, 2, inv.command);
+  one(inv, "reader.assign",
+      {{"reader", a.positional[0]}, {"gateway", a.positional[1]}});
 }
 
 void build_reader_remove(const parsed_args& a, invocation& inv) {
@@ -471,8 +485,20 @@ const std::vector<entry>& entries() {
         {0}},
        build_facility_remove,
        true},
-      {{"reader add", "<reader> <facility>", "add a door reader", "", {}, {1}},
-       build_reader_to,
+      {{"readers",
+        "",
+        "every door reader, its facility and gateway",
+        "",
+        {},
+        {}},
+       build_status},
+      {{"reader add",
+        "<reader> <facility> <gateway>",
+        "add a door reader wired to a gateway",
+        "Only scans that arrive through that gateway count at the reader.",
+        {},
+        {1}},
+       build_reader_add,
        true},
       {{"reader move",
         "<reader> <facility>",
@@ -480,7 +506,15 @@ const std::vector<entry>& entries() {
         "",
         {},
         {1}},
-       build_reader_to,
+       build_reader_move,
+       true},
+      {{"reader assign",
+        "<reader> <gateway>",
+        "wire a reader to another gateway",
+        "From then on only that gateway's scans count at the reader.",
+        {},
+        {}},
+       build_reader_assign,
        true},
       {{"reader remove", "<reader>", "remove a door reader", "", {}, {}},
        build_reader_remove,

@@ -268,8 +268,29 @@ std::string facility_text(const invocation& inv, const json& r) {
 std::string reader_text(const invocation& inv, const json& r) {
   if (inv.command == "reader remove")
     return "Removed reader " + text_of(at(r, "reader")) + ".\n";
-  return "Reader " + text_of(at(r, "reader")) + " now belongs to " +
-         typed(inv, 1) + ".\n";
+  if (inv.command == "reader assign")
+    return "Reader " + text_of(at(r, "reader")) + " is now wired to gateway " +
+           text_of(at(r, "gateway")) + ".\n";
+  std::string out =
+      "Reader " + text_of(at(r, "reader")) + " now belongs to " + typed(inv, 1);
+  if (inv.command == "reader add")
+    out += ", wired to gateway " + text_of(at(r, "gateway"));
+  return out + ".\n";
+}
+
+std::string readers_text(const invocation&, const json& r) {
+  const auto& list = at(r, "readers");
+  if (!list.is_array() || list.empty()) return "No readers.\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& x : list) {
+    const auto& name = at(x, "facility_name");
+    const auto& gateway = at(x, "gateway");
+    rows.push_back(
+        {text_of(at(x, "reader")),
+         name.is_null() ? text_of(at(x, "facility")) : text_of(name),
+         gateway.is_null() ? "(none: scans denied)" : text_of(gateway)});
+  }
+  return format_table({{"READER"}, {"FACILITY"}, {"GATEWAY"}}, rows);
 }
 
 // A new token is shown once only, so it stands apart where nobody can
@@ -326,6 +347,8 @@ const std::map<std::string, formatter>& formatters() {
       {"facility remove", facility_text},
       {"reader add", reader_text},
       {"reader move", reader_text},
+      {"reader assign", reader_text},
+      {"readers", readers_text},
       {"reader remove", reader_text},
       {"gateway add", gateway_text},
       {"gateway remove", gateway_text},

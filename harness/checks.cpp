@@ -216,7 +216,9 @@ void check_arrival_order(const world& w,
 void check_directory(const world& w, const std::vector<scan_row>& rows,
                      violation_log& out) {
   for (auto& r : rows) {
+    // A reader counts only for the gateway it is wired to.
     auto* reader = w.reader(r.reader);
+    if (reader && w.gateways[reader->gateway].id != r.gateway) reader = nullptr;
     if (!reader) {
       if (r.facility || r.outcome != "denied_unknown_reader")
         out.add(describe(r) + " at an unknown reader is recorded as " +

@@ -84,8 +84,16 @@ void population::hostile_extra(const scan_intent& own, person& p,
           world_.unknown_badges[any(world_.unknown_badges.size())]});
     return;
   }
-  auto& r = world_.unknown_readers[any(world_.unknown_readers.size())];
   auto& someone = world_.participants[any(world_.participants.size())];
+  auto gateways = static_cast<int>(world_.gateways.size());
+  if (kind < 0.9 && gateways > 1) {
+    // A real door, but through a gateway it is not wired to.
+    auto& r = world_.readers[any(world_.readers.size())];
+    auto other = (r.gateway + 1 + any(gateways - 1)) % gateways;
+    send({other, r.id, someone.badges.front()});
+    return;
+  }
+  auto& r = world_.unknown_readers[any(world_.unknown_readers.size())];
   send({r.gateway, r.id, someone.badges.front()});
 }
 

@@ -176,7 +176,8 @@ std::string world_sql(const world& w) {
         (f.capacity ? std::to_string(*f.capacity) : std::string{"NULL"}));
   for (auto& r : w.readers)
     readers.push_back(quote(r.id) + ", " +
-                      std::to_string(w.facilities[r.facility].id));
+                      std::to_string(w.facilities[r.facility].id) + ", " +
+                      quote(w.gateways[r.gateway].id));
   for (auto& p : w.participants) {
     people.push_back(std::to_string(p.id) + ", " + quote(p.name) + ", " +
                      (p.keyholder ? "true" : "false") + ", " +
@@ -188,10 +189,10 @@ std::string world_sql(const world& w) {
     gateways.push_back(quote(g.id) + ", " +
                        quote(facilityd::hash_token(g.token)));
   return "BEGIN;\n" + insert("facilities (id, name, capacity)", facilities) +
-         insert("readers (id, facility_id)", readers) +
+         insert("gateways (id, token_hash)", gateways) +
+         insert("readers (id, facility_id, gateway_id)", readers) +
          insert("participants (id, name, is_keyholder, suspended)", people) +
-         insert("badges (uid, participant_id)", badges) +
-         insert("gateways (id, token_hash)", gateways) + "COMMIT;";
+         insert("badges (uid, participant_id)", badges) + "COMMIT;";
 }
 
 }  // namespace

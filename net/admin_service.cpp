@@ -246,6 +246,25 @@ void cmd_facilities(self_pointer self, json_promise rp) {
       rp);
 }
 
+// Every reader with its facility and gateway, from the directory.
+void cmd_readers(self_pointer self, json_promise rp) {
+  const auto& st = self->state;
+  std::unordered_map<facility_id, std::string> names;
+  for (const auto& [name, id] : st.ctx.facility_ids)
+    names.emplace(id, name);
+  json list = json::array();
+  for (const auto& r : st.ctx.dir->readers()) {
+    auto name = names.find(r.facility);
+    list.push_back(
+        {{"reader", r.reader},
+         {"facility", r.facility},
+         {"facility_name",
+          name == names.end() ? json(nullptr) : json(name->second)},
+         {"gateway", r.gateway.empty() ? json(nullptr) : json(r.gateway)}});
+  }
+  rp.deliver(json{{"readers", std::move(list)}});
+}
+
 void cmd_who(self_pointer self, const json& args, json_promise rp) {
   auto id = resolve_facility(self->state, args);
   if (!id) {
@@ -612,19 +631,36 @@ void cmd_reader(self_pointer self, const std::string& user, const json& args,
         audit_entry{}, rp);
     return;
   }
-  auto where = resolve_facility(self->state, args);
-  if (!where) {
-    rp.deliver(where.error());
-    return;
+  // add: facility and gateway; move: facility; assign: gateway.
+  std::optional<facility_id> where;
+  if (verb != "assign") {
+    auto f = resolve_facility(self->state, args);
+    if (!f) {
+      rp.deliver(f.error());
+      return;
+    }
+    where = *f;
   }
-  bool must_exist = verb == "move";
-  admin_job job = [=, f = *where](admin_store& a, store&) {
-    return a.put_reader(*reader, f, must_exist, why);
+  std::optional<std::string> gateway;
+  if (verb != "move") {
+    auto g = str_arg(args, "gateway");
+    if (!g) {
+      rp.deliver(g.error());
+      return;
+    }
+    gateway = *g;
+  }
+  bool must_exist = verb != "add";
+  admin_job job = [=](admin_store& a, store&) {
+    return a.put_reader(*reader, where, gateway, must_exist, why);
   };
   change_directory(
       self, job,
-      [r = *reader, f = *where](directory& d, const json&) {
-        d.add_reader(r, f);
+      [](directory& d, const json& now) {
+        const auto& g = now.at("gateway");
+        d.add_reader(now.at("reader").get<std::string>(),
+                     now.at("facility").get<facility_id>(),
+                     g.is_null() ? std::string{} : g.get<std::string>());
       },
       audit_entry{}, rp);
 }
@@ -842,6 +878,7 @@ void dispatch(self_pointer self, const std::string& user, const json& req,
       req.contains("args") && req["args"].is_object() ? req["args"] : no_args;
   if (cmd == "status") return cmd_status(self, rp);
   if (cmd == "facilities") return cmd_facilities(self, rp);
+  if (cmd == "readers") return cmd_readers(self, rp);
   if (cmd == "who") return cmd_who(self, args, rp);
   if (cmd == "where") return cmd_where(self, args, rp);
   if (cmd == "history") return cmd_history(self, args, rp);
@@ -864,7 +901,7 @@ void dispatch(self_pointer self, const std::string& user, const json& req,
     return cmd_set_participant(self, user, args, cmd, false, std::nullopt, rp);
   if (cmd == "badge.add") return cmd_badge(self, user, args, true, rp);
   if (cmd == "badge.remove") return cmd_badge(self, user, args, false, rp);
-  for (auto verb : {"add", "move", "remove"})
+  for (auto verb : {"add", "move", "assign", "remove"})
     if (cmd == std::string{"reader."} + verb)
       return cmd_reader(self, user, args, verb, rp);
   for (auto verb : {"add", "remove", "rotate-token"})

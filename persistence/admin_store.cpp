@@ -261,25 +261,56 @@ caf::expected<json> admin_store::add_facility(const std::string& name,
   });
 }
 
+namespace {
+
+json reader_json(const std::string& reader, facility_id where,
+                 const std::string& gateway) {
+  return json{{"reader", reader},
+              {"facility", where},
+              {"gateway", gateway.empty() ? json(nullptr) : json(gateway)}};
+}
+
+}  // namespace
+
 caf::expected<json> admin_store::put_reader(const std::string& reader,
-                                            facility_id where, bool must_exist,
+                                            std::optional<facility_id> where,
+                                            std::optional<std::string> gateway,
+                                            bool must_exist,
                                             const audit_entry& why) {
   return in_transaction([&](pg_connection& c) -> caf::expected<json> {
     auto old = c.exec(
-        "SELECT facility_id FROM readers WHERE id = $1 FOR UPDATE", {reader});
+        "SELECT facility_id, coalesce(gateway_id, '') FROM readers"
+        " WHERE id = $1 FOR UPDATE",
+        {reader});
     if (!old) return old.error();
     if (must_exist && old->rows() == 0) return not_found("no reader " + reader);
     if (!must_exist && old->rows() > 0)
       return make_error(errc::rejected, "reader " + reader + " exists");
+    if (gateway) {
+      auto g = c.exec("SELECT 1 FROM gateways WHERE id = $1 FOR KEY SHARE",
+                      {*gateway});
+      if (!g) return g.error();
+      if (g->rows() == 0) return not_found("no gateway " + *gateway);
+    }
+    json before = nullptr;
+    if (old->rows() > 0) {
+      auto was = std::string{old->text(0, 1)};
+      before = reader_json(reader, old->i64(0, 0), was);
+      if (!where) where = old->i64(0, 0);
+      if (!gateway) gateway = was;
+    }
+    if (!where || !gateway)
+      return make_error(errc::invalid,
+                        "a new reader needs a facility and a"
+                        " gateway");
     auto r = c.exec(
-        "INSERT INTO readers (id, facility_id) VALUES ($1, $2)"
-        " ON CONFLICT (id) DO UPDATE SET facility_id = EXCLUDED.facility_id",
-        {reader, std::to_string(where)});
+        "INSERT INTO readers (id, facility_id, gateway_id)"
+        " VALUES ($1, $2, nullif($3, ''))"
+        " ON CONFLICT (id) DO UPDATE SET facility_id = EXCLUDED.facility_id,"
+        " gateway_id = EXCLUDED.gateway_id",
+        {reader, std::to_string(*where), *gateway});
     if (!r) return r.error();
-    json before = old->rows() > 0
-                      ? json{{"reader", reader}, {"facility", old->i64(0, 0)}}
-                      : json(nullptr);
-    json after{{"reader", reader}, {"facility", where}};
+    json after = reader_json(reader, *where, *gateway);
     if (auto e = audit(c, why, before, after)) return e;
     return after;
   });
@@ -288,11 +319,13 @@ caf::expected<json> admin_store::put_reader(const std::string& reader,
 caf::expected<json> admin_store::remove_reader(const std::string& reader,
                                                const audit_entry& why) {
   return in_transaction([&](pg_connection& c) -> caf::expected<json> {
-    auto r = c.exec("DELETE FROM readers WHERE id = $1 RETURNING facility_id",
-                    {reader});
+    auto r = c.exec(
+        "DELETE FROM readers WHERE id = $1"
+        " RETURNING facility_id, coalesce(gateway_id, '')",
+        {reader});
     if (!r) return r.error();
     if (r->rows() == 0) return not_found("no reader " + reader);
-    json before{{"reader", reader}, {"facility", r->i64(0, 0)}};
+    json before = reader_json(reader, r->i64(0, 0), std::string{r->text(0, 1)});
     if (auto e = audit(c, why, before, nullptr)) return e;
     return json{{"reader", reader}};
   });
@@ -323,6 +356,16 @@ caf::expected<json> admin_store::put_gateway(const std::string& id,
 caf::expected<json> admin_store::remove_gateway(const std::string& id,
                                                 const audit_entry& why) {
   return in_transaction([&](pg_connection& c) -> caf::expected<json> {
+    auto wired = c.exec(
+        "SELECT string_agg(id, ', ' ORDER BY id), count(*) FROM readers"
+        " WHERE gateway_id = $1",
+        {id});
+    if (!wired) return wired.error();
+    if (wired->i64(0, 1) > 0)
+      return make_error(errc::rejected,
+                        "gateway " + id + " still serves reader(s) " +
+                            std::string{wired->text(0, 0)} +
+                            "; wire them to another gateway first");
     auto r = c.exec("DELETE FROM gateways WHERE id = $1 RETURNING id", {id});
     if (!r) return r.error();
     if (r->rows() == 0) return not_found("no gateway " + id);

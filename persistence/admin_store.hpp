@@ -54,7 +54,12 @@ class admin_store {
                                    std::optional<int32_t> capacity,
                                    const audit_entry& why);
 
-  caf::expected<json> put_reader(const std::string& reader, facility_id where,
+  /// Adds a reader (`must_exist` false: both `where` and `gateway` given)
+  /// or changes an existing one's facility and/or gateway. The gateway
+  /// must exist. Returns {reader, facility, gateway} as they now are.
+  caf::expected<json> put_reader(const std::string& reader,
+                                 std::optional<facility_id> where,
+                                 std::optional<std::string> gateway,
                                  bool must_exist, const audit_entry& why);
   caf::expected<json> remove_reader(const std::string& reader,
                                     const audit_entry& why);
@@ -63,6 +68,7 @@ class admin_store {
   caf::expected<json> put_gateway(const std::string& id,
                                   const std::string& token_hash,
                                   bool must_exist, const audit_entry& why);
+  /// Refused while readers are wired to the gateway.
   caf::expected<json> remove_gateway(const std::string& id,
                                      const audit_entry& why);
 

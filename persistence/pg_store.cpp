@@ -42,7 +42,8 @@ constexpr const char* load_participants_sql =
     " WHERE removed_at IS NULL";
 constexpr const char* load_badges_sql =
     "SELECT uid, participant_id FROM badges";
-constexpr const char* load_readers_sql = "SELECT id, facility_id FROM readers";
+constexpr const char* load_readers_sql =
+    "SELECT id, facility_id, coalesce(gateway_id, '') FROM readers";
 constexpr const char* load_gateways_sql = "SELECT id, token_hash FROM gateways";
 constexpr const char* load_facilities_sql =
     "SELECT id, name, capacity, version FROM facilities"
@@ -226,7 +227,8 @@ class pg_store final : public store {
     auto readers = c.exec(load_readers_sql);
     if (!readers) return readers.error();
     for (int i = 0; i < readers->rows(); ++i)
-      w.dir.add_reader(std::string{readers->text(i, 0)}, readers->i64(i, 1));
+      w.dir.add_reader(std::string{readers->text(i, 0)}, readers->i64(i, 1),
+                       std::string{readers->text(i, 2)});
     auto gateways = c.exec(load_gateways_sql);
     if (!gateways) return gateways.error();
     for (int i = 0; i < gateways->rows(); ++i)

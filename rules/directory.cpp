@@ -13,8 +13,10 @@ void directory::add_badge(std::string uid, participant_id owner) {
   badges_.insert_or_assign(std::move(uid), owner);
 }
 
-void directory::add_reader(std::string reader, facility_id where) {
-  readers_.insert_or_assign(std::move(reader), where);
+void directory::add_reader(std::string reader, facility_id where,
+                           std::string gateway) {
+  readers_.insert_or_assign(std::move(reader),
+                            reader_entry{where, std::move(gateway)});
 }
 
 void directory::remove_participant(participant_id id) {
@@ -52,7 +54,32 @@ std::optional<facility_id> directory::facility_of(
     std::string_view reader) const {
   auto i = readers_.find(reader);
   if (i == readers_.end()) return std::nullopt;
-  return i->second;
+  return i->second.facility;
+}
+
+std::optional<facility_id> directory::facility_for(
+    std::string_view reader, std::string_view gateway) const {
+  auto i = readers_.find(reader);
+  if (i == readers_.end() || i->second.gateway.empty() ||
+      i->second.gateway != gateway)
+    return std::nullopt;
+  return i->second.facility;
+}
+
+std::vector<reader_wiring> directory::readers() const {
+  std::vector<reader_wiring> out;
+  out.reserve(readers_.size());
+  for (const auto& [name, r] : readers_)
+    out.push_back({name, r.facility, r.gateway});
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.reader < b.reader; });
+  return out;
+}
+
+size_t directory::unassigned_readers() const {
+  return static_cast<size_t>(
+      std::count_if(readers_.begin(), readers_.end(),
+                    [](const auto& kv) { return kv.second.gateway.empty(); }));
 }
 
 }  // namespace facilityd

@@ -22,19 +22,25 @@ namespace {
 
 struct population {
   std::vector<facility_id> facilities;
-  std::vector<std::string> readers;  // one per facility, same order
-  std::vector<std::string> badges;   // known badges
+  // readers[f][g]: the door of facility f wired to gateway "gw-<g>"; every
+  // gateway has one at every facility, so all of them race at each.
+  std::vector<std::vector<std::string>> readers;
+  std::vector<std::string> badges;  // known badges
 };
 
-population seed(test_db& db, int facilities, int people, int keyholders) {
+population seed(test_db& db, int facilities, int gateways, int people,
+                int keyholders) {
   population p;
   for (int i = 0; i < facilities; ++i) {
     auto id =
         db.add_facility("room-" + std::to_string(i),
                         i % 2 == 0 ? std::optional<int32_t>{6} : std::nullopt);
     p.facilities.push_back(id);
-    p.readers.push_back("reader-" + std::to_string(i));
-    db.add_reader(p.readers.back(), id);
+    auto& doors = p.readers.emplace_back();
+    for (int g = 0; g < gateways; ++g) {
+      doors.push_back("reader-" + std::to_string(i) + "-" + std::to_string(g));
+      db.add_reader(doors.back(), id, "gw-" + std::to_string(g));
+    }
   }
   for (int i = 0; i < people; ++i) {
     auto id = db.add_participant("person " + std::to_string(i), i < keyholders,
@@ -81,10 +87,10 @@ std::vector<caf::expected<scan_reply>> scan_all(
 
 TEST_CASE("concurrent scans with racing force-closes keep every invariant") {
   test_db db;
-  auto pop = seed(db, 4, 40, 6);
+  constexpr int gateways = 8;
+  auto pop = seed(db, 4, gateways, 40, 6);
   test_server server{db};
   std::mt19937_64 rng{20261203};
-  constexpr int gateways = 8;
   constexpr int rounds = 6;
   constexpr int per_round = 250;
   std::vector<uint64_t> next_seq(gateways, 0);
@@ -100,7 +106,7 @@ TEST_CASE("concurrent scans with racing force-closes keep every invariant") {
       // force-close while members keep arriving.
       auto who = rng() % 3 == 0 ? rng() % 6 : rng() % pop.badges.size();
       std::string badge = rng() % 50 == 0 ? "stranger" : pop.badges[who];
-      std::string reader = rng() % 60 == 0 ? "nowhere" : pop.readers[f];
+      std::string reader = rng() % 60 == 0 ? "nowhere" : pop.readers[f][g];
       batch.push_back(
           {"gw-" + std::to_string(g), ++next_seq[g], reader, badge});
     }

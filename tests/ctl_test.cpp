@@ -492,11 +492,15 @@ TEST_CASE("facility and reader commands change where scans go") {
                     " FROM facilities WHERE id = " +
                     wood) == "woodshop none");
 
-  auto reader = f.ctl({"reader", "add", "wood-door", "woodshop"});
+  auto reader = f.ctl({"reader", "add", "wood-door", "woodshop", "gw-1"});
   CHECK(reader.status == 0);
-  CHECK(reader.out == "Reader wood-door now belongs to woodshop.\n");
-  CHECK(f.db.scalar("SELECT facility_id FROM readers WHERE id ="
-                    " 'wood-door'") == wood);
+  CHECK(reader.out ==
+        "Reader wood-door now belongs to woodshop, wired to gateway gw-1.\n");
+  CHECK(f.db.scalar("SELECT facility_id || ' ' || gateway_id FROM readers"
+                    " WHERE id = 'wood-door'") == wood + " gw-1");
+  CHECK(f.ctl({"reader", "add", "side-door", "woodshop", "gw-nope"}).status ==
+        1);
+  CHECK(f.ctl({"reader", "add", "side-door", "woodshop"}).status == 2);
   CHECK(f.scan(W::b_k1, "wood-door") == "checked_in");
   CHECK(has(f.ctl({"who", "woodshop"}).out, "Kim Keyholder"));
 
@@ -525,6 +529,48 @@ TEST_CASE("facility and reader commands change where scans go") {
                    " AND id = " +
                    wood) == 0);
   CHECK(f.ctl({"who", "woodshop"}).status == 1);
+}
+
+TEST_CASE("reader assign rewires a door: only its gateway's scans count") {
+  fixture f;
+  auto added = f.ctl({"--json", "gateway", "add", "gw-7"});
+  REQUIRE(added.status == 0);
+  auto token = json::parse(added.out)["token"].get<std::string>();
+  gateway_client gw7{f.server.port()};
+  gw7.login("gw-7", token);
+
+  // lab-door hangs on gw-1: gw-7's scans there are an unknown reader's.
+  CHECK(f.scan(W::b_k1) == "checked_in");
+  gw7.send("SCAN 1 lab-door badge-m1\n");
+  CHECK(gw7.line() == "ACK 1 denied_unknown_reader");
+  CHECK(f.open_visits("facility_id = " + id(f.w.lab)) == 1);
+
+  auto list = f.ctl({"readers"});
+  CHECK(list.status == 0);
+  CHECK(has(list.out, "READER     FACILITY  GATEWAY\n"));
+  CHECK(has(list.out, "lab-door   lab       gw-1\n"));
+
+  // A gateway with doors cannot go until they hang elsewhere.
+  auto refused = f.ctl({"gateway", "remove", "gw-1"});
+  CHECK(refused.status == 1);
+  CHECK(has(refused.err, "still serves reader(s) lab-door, shop-door"));
+
+  auto assign = f.ctl({"reader", "assign", "lab-door", "gw-7"});
+  CHECK(assign.status == 0);
+  CHECK(assign.out == "Reader lab-door is now wired to gateway gw-7.\n");
+  CHECK(f.db.scalar("SELECT gateway_id FROM readers WHERE id = 'lab-door'") ==
+        "gw-7");
+  gw7.send("SCAN 2 lab-door badge-k1\n");
+  auto ack = gw7.line();
+  REQUIRE(ack);
+  CHECK(ack->rfind("ACK 2 checked_out_closed", 0) == 0);
+  CHECK(f.scan(W::b_k1) == "denied_unknown_reader");
+  CHECK(f.open_visits("facility_id = " + id(f.w.lab)) == 0);
+
+  CHECK(f.ctl({"reader", "assign", "lab-door", "gw-nope"}).status == 1);
+  CHECK(f.ctl({"reader", "assign", "no-such-door", "gw-7"}).status == 1);
+  CHECK(f.db.scalar("SELECT gateway_id FROM readers WHERE id = 'lab-door'") ==
+        "gw-7");
 }
 
 TEST_CASE("gateway add shows a token once and rotate or remove ends it") {

@@ -32,14 +32,14 @@ struct harness {
       f.id = i;
       f.name = "room " + std::to_string(i);
       w.facilities.push_back(f);
-      w.dir.add_reader("door-" + std::to_string(i), i);
+      w.dir.add_reader("door-" + std::to_string(i), i, "gw");
     }
     db = std::make_unique<fake_store>(w.facilities);
     w.dir.add_participant({10, "Kim", true, false});
     w.dir.add_participant({20, "Mia", false, false});
     w.dir.add_badge("kim", 10);
     w.dir.add_badge("mia", 20);
-    w.dir.add_reader("door", lab);
+    w.dir.add_reader("door", lab, "gw");
     server_options opts;
     opts.pool = pool;
     opts.facility.db_timeout = std::chrono::seconds{5};
@@ -53,11 +53,12 @@ struct harness {
     sys->await_all_actors_done();
   }
 
-  caf::expected<scan_reply> scan(uint64_t seq, const char* badge) {
+  caf::expected<scan_reply> scan(uint64_t seq, const char* badge,
+                                 const char* gateway = "gw") {
     caf::scoped_actor self{*sys};
     caf::expected<scan_reply> out{caf::sec::request_timeout};
     self->request(registry, std::chrono::seconds{10}, scan_atom::value,
-                  scan_request{"gw", seq, "door", badge})
+                  scan_request{gateway, seq, "door", badge})
         .receive([&](scan_reply& r) { out = std::move(r); },
                  [&](caf::error& e) { out = std::move(e); });
     return out;
@@ -124,6 +125,22 @@ TEST_CASE("a scan that keeps meeting conflicts gives up as unavailable") {
   REQUIRE(again);
   CHECK(again->result == outcome::checked_in);
   CHECK(h.memory() == h.db->facility(lab));
+}
+
+TEST_CASE("a scan at another gateway's reader is an unknown reader") {
+  harness h;
+  auto before = h.memory();
+  auto stranger = h.scan(1, "kim", "gw-elsewhere");
+  REQUIRE(stranger);
+  CHECK(stranger->result == outcome::denied_unknown_reader);
+  CHECK(h.memory() == before);
+  CHECK(h.db->facility(lab) == before);
+
+  // The gateway the door is wired to opens it with the same badge.
+  auto own = h.scan(1, "kim");
+  REQUIRE(own);
+  CHECK(own->result == outcome::checked_in);
+  CHECK(h.memory().is_open());
 }
 
 TEST_CASE("a full database queue refuses scans as busy at once") {

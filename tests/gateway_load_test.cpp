@@ -140,11 +140,17 @@ clients connect_many(uint16_t port, int count) {
   return out;
 }
 
-// Gateways gw-many-1 to gw-many-`count`, all with the token "many-token".
-void add_many_gateways(test_db& db, int count) {
+// Gateways gw-many-1 to gw-many-`count`, all with the token "many-token",
+// each wired to a door of the shop of its own, shop-door-1 and so on.
+void add_many_gateways(test_db& db, facility_id shop, int count) {
+  auto n = std::to_string(count);
   db.exec("INSERT INTO gateways (id, token_hash) SELECT 'gw-many-' || i, '" +
-          hash_token("many-token") + "' FROM generate_series(1, " +
-          std::to_string(count) + ") i");
+          hash_token("many-token") + "' FROM generate_series(1, " + n + ") i");
+  db.exec(
+      "INSERT INTO readers (id, facility_id, gateway_id)"
+      " SELECT 'shop-door-' || i, " +
+      std::to_string(shop) + ", 'gw-many-' || i FROM generate_series(1, " + n +
+      ") i");
 }
 
 void log_in_many(clients& cs) {
@@ -246,9 +252,9 @@ TEST_CASE("a gateway that never reads is closed and others are still served") {
   fixture f;
   server_process server{f.db, {"--gateway.max-write-queue=2048"}};
   gateway_client other{server.port()};
-  other.login("gw-2", token_2);
+  other.login("gw-1", token);
   gateway_client deaf{server.port()};
-  deaf.login("gw-1", token);
+  deaf.login("gw-2", token_2);
 
   // PINGs with long words, never reading a PONG, until the server gives
   // up on the connection. The socket buffers on both sides take hundreds
@@ -266,7 +272,7 @@ TEST_CASE("a gateway that never reads is closed and others are still served") {
   }
   INFO("sent " << sent << " bytes of PINGs");
   CHECK(server.wait_for_log(
-      "gateway=gw-1 disconnected: the gateway does not read its answers", 10s));
+      "gateway=gw-2 disconnected: the gateway does not read its answers", 10s));
   CHECK(deaf.closed_by_server(20s));
 
   CHECK(pongs(other, "after"));
@@ -274,7 +280,7 @@ TEST_CASE("a gateway that never reads is closed and others are still served") {
   auto ack = other.line();
   CHECK(starts_with(ack, "ACK 1 checked_in"));
   gateway_client later{server.port()};
-  later.login("gw-1", token);
+  later.login("gw-2", token_2);
   CHECK(pongs(later, "later"));
 }
 
@@ -285,7 +291,7 @@ TEST_CASE("a thousand gateways connected at once are all served") {
   // Both this process and the server hold one descriptor per connection.
   REQUIRE(limit >= 1200);
   fixture f;
-  add_many_gateways(f.db, gateways);
+  add_many_gateways(f.db, f.w.shop, gateways);
   server_process server{f.db};
 
   // All connected first, then all logged in, then one request each, so
@@ -298,7 +304,8 @@ TEST_CASE("a thousand gateways connected at once are all served") {
 
   // Odd ones scan, even ones ping.
   for (int i = 0; i < gateways; ++i)
-    cs[i]->send(i % 2 ? "SCAN 1 shop-door badge-m1\n"
+    cs[i]->send(i % 2 ? "SCAN 1 shop-door-" + std::to_string(i + 1) +
+                            " badge-m1\n"
                       : "PING p" + std::to_string(i) + "\n");
   auto answers = next_lines(cs, 20s);
   int answered = 0;
@@ -404,7 +411,7 @@ TEST_CASE("every connection is answered even where open files run out first") {
   constexpr int gateways = 200;
   constexpr rlim_t server_files = 128;
   fixture f;
-  add_many_gateways(f.db, gateways);
+  add_many_gateways(f.db, f.w.shop, gateways);
   rlimit saved{};
   ::getrlimit(RLIMIT_NOFILE, &saved);
   REQUIRE(saved.rlim_max > 2 * gateways);

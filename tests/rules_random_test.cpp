@@ -151,7 +151,7 @@ world make_world() {
     w.ref.version[id] = f.version;
     for (const char* door : {"front", "back"}) {
       auto reader = "f" + std::to_string(id) + "-" + door;
-      w.dir.add_reader(reader, id);
+      w.dir.add_reader(reader, id, "gw");
       w.ref.readers[reader] = id;
       w.reader_pool.push_back(reader);
     }

@@ -175,14 +175,41 @@ TEST_CASE("participants are found by id and re-adding one replaces it") {
 
 TEST_CASE("a reader maps to its facility and an unknown reader to none") {
   directory dir;
-  dir.add_reader("front", 1);
-  dir.add_reader("back", 1);
-  dir.add_reader("lab", 2);
+  dir.add_reader("front", 1, "gw-a");
+  dir.add_reader("back", 1, "gw-b");
+  dir.add_reader("lab", 2, "gw-a");
   CHECK(dir.facility_of("front") == facility_id{1});
   CHECK(dir.facility_of("back") == facility_id{1});
   CHECK(dir.facility_of("lab") == facility_id{2});
   CHECK_FALSE(dir.facility_of("side").has_value());
   CHECK_FALSE(dir.facility_of("").has_value());
+}
+
+TEST_CASE("a reader counts only for the gateway it is wired to") {
+  directory dir;
+  dir.add_reader("front", 1, "gw-a");
+  dir.add_reader("back", 1, "gw-b");
+  dir.add_reader("spare", 1, "");
+  CHECK(dir.facility_for("front", "gw-a") == facility_id{1});
+  CHECK(dir.facility_for("back", "gw-b") == facility_id{1});
+  CHECK_FALSE(dir.facility_for("front", "gw-b").has_value());
+  CHECK_FALSE(dir.facility_for("back", "gw-a").has_value());
+  CHECK_FALSE(dir.facility_for("side", "gw-a").has_value());
+  // Wired to no gateway: no gateway, not even one without a name, counts.
+  CHECK_FALSE(dir.facility_for("spare", "").has_value());
+  CHECK_FALSE(dir.facility_for("spare", "gw-a").has_value());
+  CHECK(dir.unassigned_readers() == 1);
+
+  dir.add_reader("front", 1, "gw-b");  // rewired
+  CHECK(dir.facility_for("front", "gw-b") == facility_id{1});
+  CHECK_FALSE(dir.facility_for("front", "gw-a").has_value());
+  auto all = dir.readers();
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].reader == "back");
+  CHECK(all[1].reader == "front");
+  CHECK(all[1].gateway == "gw-b");
+  CHECK(all[2].reader == "spare");
+  CHECK(all[2].gateway.empty());
 }
 
 // -- rule 1: unknown reader, unknown badge, suspended ------------------------

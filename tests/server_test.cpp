@@ -92,6 +92,7 @@ TEST_CASE("every outcome is written through and memory matches the db") {
 TEST_CASE("a replayed scan returns the stored outcome and changes nothing") {
   test_db db;
   W w{db};
+  db.add_reader("lab-side-door", w.lab, "gw-2");
   test_server s{db};
   auto first = must_scan(s, 7, W::lab_door, W::b_k1);
   REQUIRE(first.result == outcome::checked_in);
@@ -113,7 +114,7 @@ TEST_CASE("a replayed scan returns the stored outcome and changes nothing") {
   CHECK(db.scalar("SELECT version FROM facilities WHERE id = " +
                   std::to_string(w.lab)) == version);
   // The same seq from another gateway is another scan.
-  auto other = s.scan("gw-2", 7, W::lab_door, W::b_k1);
+  auto other = s.scan("gw-2", 7, "lab-side-door", W::b_k1);
   REQUIRE(other);
   CHECK(other->result == outcome::checked_out_closed);
   require_consistent(s, db);
@@ -158,11 +159,12 @@ TEST_CASE(
     "again") {
   test_db db;
   W w{db};
+  db.add_reader("lab-side-door", w.lab, "gw-2");
   test_server a{db};
   test_server b{db};
   // a opens the lab; b still believes it closed.
   CHECK(must_scan(a, 1, W::lab_door, W::b_k1).result == outcome::checked_in);
-  auto mia = b.scan("gw-b", 1, W::lab_door, W::b_m1);
+  auto mia = b.scan("gw-2", 1, "lab-side-door", W::b_m1);
   REQUIRE(mia);
   CHECK(mia->result == outcome::checked_in);
   // a does not know Mia is inside: Kim leaving must still take her out.
@@ -174,7 +176,7 @@ TEST_CASE(
   require_consistent(a, db);
   // b still believes Mia is inside until its next scan meets the fence:
   // her scan must not check her out of a visit that no longer exists.
-  auto again = b.scan("gw-b", 2, W::lab_door, W::b_m1);
+  auto again = b.scan("gw-2", 2, "lab-side-door", W::b_m1);
   REQUIRE(again);
   CHECK(again->result == outcome::denied_closed);
   require_consistent(b, db);

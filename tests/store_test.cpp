@@ -1,6 +1,8 @@
 // The PostgreSQL store on its own: migrations, the record_scan statement's
 // checks, and how failures are sorted for the caller.
 
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 
 #include "persistence/errc.hpp"
@@ -20,7 +22,71 @@ facility_state load(store& s, facility_id id) {
   return *f;
 }
 
+// Creates schema `name` beside the test's, makes it the connection's, and
+// applies the migrations before `version` to it, as a server of that time
+// would have; returns the index of `version` in all_migrations.
+size_t schema_before(test_db& db, const std::string& name,
+                     std::string_view version) {
+  db.exec("DROP SCHEMA IF EXISTS " + name + " CASCADE; CREATE SCHEMA " + name +
+          "; SET search_path = " + name);
+  size_t i = 0;
+  for (; i < all_migrations_count && all_migrations[i].version < version; ++i)
+    db.exec(std::string{all_migrations[i].sql});
+  REQUIRE(i < all_migrations_count);
+  REQUIRE(all_migrations[i].version == version);
+  return i;
+}
+
 }  // namespace
+
+TEST_CASE(
+    "upgrading wires each reader to the gateway that scanned there last") {
+  test_db db;
+  // A schema of the version before readers had gateways, beside the test's.
+  const std::string old = "before_gateways_" + std::to_string(::getpid());
+  auto upgrade = schema_before(db, old, "006_reader_gateways");
+
+  db.exec(
+      "INSERT INTO facilities (id, name) VALUES (1, 'lab');"
+      "INSERT INTO gateways (id, token_hash) VALUES ('gw-a', ''), ('gw-b', '');"
+      "INSERT INTO readers (id, facility_id) VALUES"
+      "  ('front', 1), ('back', 1), ('quiet', 1), ('orphan', 1);"
+      "INSERT INTO scans (gateway_id, gateway_seq, reader_id, badge_uid,"
+      "                   outcome, at) VALUES"
+      "  ('gw-a', 1, 'front', 'x', 'denied_unknown_badge', now()),"
+      "  ('gw-b', 1, 'front', 'x', 'denied_unknown_badge', now()),"  // last
+      "  ('gw-a', 2, 'back', 'x', 'denied_unknown_badge', now()),"
+      "  ('gone', 1, 'orphan', 'x', 'denied_unknown_badge', now())");
+  db.exec(std::string{all_migrations[upgrade].sql});
+
+  auto wired = [&](const char* reader) {
+    return db.scalar(
+        "SELECT coalesce(gateway_id, '(none)') FROM readers"
+        " WHERE id = '" +
+        std::string{reader} + "'");
+  };
+  CHECK(wired("front") == "gw-b");
+  CHECK(wired("back") == "gw-a");
+  // Never scanned at, or only by a gateway that is gone, with two gateways
+  // to choose from: wired to none, so scans there are denied.
+  CHECK(wired("quiet") == "(none)");
+  CHECK(wired("orphan") == "(none)");
+  db.exec("SET search_path = DEFAULT; DROP SCHEMA " + old + " CASCADE");
+}
+
+TEST_CASE("upgrading with one gateway wires every reader to it") {
+  test_db db;
+  const std::string old = "one_gateway_" + std::to_string(::getpid());
+  auto upgrade = schema_before(db, old, "006_reader_gateways");
+  db.exec(
+      "INSERT INTO facilities (id, name) VALUES (1, 'lab');"
+      "INSERT INTO gateways (id, token_hash) VALUES ('only', '');"
+      "INSERT INTO readers (id, facility_id) VALUES ('front', 1), ('back', 1)");
+  db.exec(std::string{all_migrations[upgrade].sql});
+  CHECK(db.count("SELECT count(*) FROM readers WHERE gateway_id = 'only'") ==
+        2);
+  db.exec("SET search_path = DEFAULT; DROP SCHEMA " + old + " CASCADE");
+}
 
 TEST_CASE("applying the migrations again changes nothing") {
   test_db db;

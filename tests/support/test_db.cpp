@@ -99,15 +99,26 @@ void test_db::add_badge(const std::string& uid, participant_id owner) {
   if (!r) fail(describe(r.error()));
 }
 
-void test_db::add_reader(const std::string& id, facility_id where) {
-  auto r = conn_->exec("INSERT INTO readers (id, facility_id) VALUES ($1, $2)",
-                       {id, std::to_string(where)});
+void test_db::add_reader(const std::string& id, facility_id where,
+                         const std::string& gateway) {
+  // The gateway may get its token later (add_gateway); until then no token
+  // opens it, as no token hashes to an empty string.
+  auto g = conn_->exec(
+      "INSERT INTO gateways (id, token_hash) VALUES ($1, '')"
+      " ON CONFLICT (id) DO NOTHING",
+      {gateway});
+  if (!g) fail(describe(g.error()));
+  auto r = conn_->exec(
+      "INSERT INTO readers (id, facility_id, gateway_id) VALUES ($1, $2, $3)",
+      {id, std::to_string(where), gateway});
   if (!r) fail(describe(r.error()));
 }
 
 void test_db::add_gateway(const std::string& id, const std::string& token) {
-  auto r = conn_->exec("INSERT INTO gateways (id, token_hash) VALUES ($1, $2)",
-                       {id, hash_token(token)});
+  auto r = conn_->exec(
+      "INSERT INTO gateways (id, token_hash) VALUES ($1, $2)"
+      " ON CONFLICT (id) DO UPDATE SET token_hash = EXCLUDED.token_hash",
+      {id, hash_token(token)});
   if (!r) fail(describe(r.error()));
 }
 

@@ -32,8 +32,12 @@ class test_db {
   participant_id add_participant(const std::string& name, bool keyholder,
                                  bool suspended = false);
   void add_badge(const std::string& uid, participant_id owner);
-  void add_reader(const std::string& id, facility_id where);
-  /// Registers a gateway with `token` (stored hashed, as facilityd does).
+  /// Adds reader `id` in facility `where`, wired to `gateway`, which is
+  /// registered (without a usable token) if it is not yet.
+  void add_reader(const std::string& id, facility_id where,
+                  const std::string& gateway);
+  /// Registers a gateway with `token` (stored hashed, as facilityd does),
+  /// or gives a registered one that token.
   void add_gateway(const std::string& id, const std::string& token);
 
   // -- reading ---------------------------------------------------------------

@@ -17,8 +17,8 @@ small_world::small_world(test_db& db) {
   db.add_badge(b_m2, m2);
   db.add_badge(b_m3, m3);
   db.add_badge(b_suspended, suspended);
-  db.add_reader(lab_door, lab);
-  db.add_reader(shop_door, shop);
+  db.add_reader(lab_door, lab, gateway);
+  db.add_reader(shop_door, shop, gateway);
 }
 
 }  // namespace facilityd::test

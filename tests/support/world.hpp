@@ -6,14 +6,15 @@ namespace facilityd::test {
 
 /// A small world seeded into a test database: two facilities, the lab with
 /// room for three, two keyholders, three members and a suspended member,
-/// each with a badge named after them.
+/// each with a badge named after them. Both doors are wired to `gateway`.
 struct small_world {
   explicit small_world(test_db& db);
 
   facility_id lab, shop;
   participant_id k1, k2, m1, m2, m3, suspended;
 
-  // Badges and readers.
+  // The gateway, badges and readers.
+  static constexpr const char* gateway = "gw-1";
   static constexpr const char* lab_door = "lab-door";
   static constexpr const char* shop_door = "shop-door";
   static constexpr const char* b_k1 = "badge-k1";
