@@ -54,7 +54,12 @@ facilityd_config::facilityd_config() {
       .add(hello_timeout, "hello-timeout", "time a connection has to log in")
       .add(idle_timeout, "idle-timeout", "silence after which it is closed")
       .add(scan_timeout, "scan-timeout",
-           "how long a connection waits for one scan's answer");
+           "how long a connection waits for one scan's answer")
+      .add(tls, "tls", "speak TLS only (plain TCP when false)")
+      .add(tls_cert_file, "tls-cert-file",
+           "PEM certificate, chain after it, for gateway TLS")
+      .add(tls_key_file, "tls-key-file",
+           "PEM private key (unencrypted) of that certificate");
   opt_group{custom_options_, "server"}
       .add(server_name, "name", "the name this server gives itself")
       .add(shutdown_grace, "shutdown-grace",
@@ -98,6 +103,8 @@ std::string facilityd_config::validate() const {
   // still waits for the database.
   if (scan_timeout <= request_timeout)
     return "gateway.scan-timeout must be longer than db.request-timeout";
+  if (tls && (tls_cert_file.empty() || tls_key_file.empty()))
+    return "gateway.tls needs gateway.tls-cert-file and gateway.tls-key-file";
   return {};
 }
 

@@ -61,6 +61,9 @@ class facilityd_config : public caf::actor_system_config {
   caf::timespan hello_timeout = std::chrono::seconds{10};
   caf::timespan idle_timeout = std::chrono::seconds{60};
   caf::timespan scan_timeout = std::chrono::seconds{60};
+  bool tls = false;
+  std::string tls_cert_file;
+  std::string tls_key_file;
 
   // [server]
   std::string server_name = "facilityd";

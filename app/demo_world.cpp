@@ -68,8 +68,13 @@ caf::expected<std::optional<demo_world>> seed_demo_world(pg_connection& c) {
   return seeded;
 }
 
-std::string demo_instructions(const demo_world& w, uint16_t port) {
+std::string demo_instructions(const demo_world& w, uint16_t port,
+                              const std::string& tls_cert_file) {
   auto p = std::to_string(port);
+  auto client = tls_cert_file.empty()
+                    ? "nc 127.0.0.1 " + p
+                    : "openssl s_client -quiet -connect 127.0.0.1:" + p +
+                          " -CAfile " + tls_cert_file;
   return "\n"
          "A demo world was created: three facilities (workshop, "
          "electronics-lab,\n"
@@ -80,8 +85,8 @@ std::string demo_instructions(const demo_world& w, uint16_t port) {
          "The token of gateway " +
          w.gateway + " is shown only now:\n\n    " + w.token +
          "\n\nTry it from another terminal:\n\n"
-         "    nc 127.0.0.1 " +
-         p + "\n    HELLO " + w.gateway + " " + w.token +
+         "    " +
+         client + "\n    HELLO " + w.gateway + " " + w.token +
          "\n    SCAN 1 lab-door 04112233     (denied_closed: no keyholder)\n"
          "    SCAN 2 lab-door 04A1B2C3     (Ada opens the lab)\n"
          "    SCAN 3 lab-door 04112233     (Alan checks in)\n"

@@ -20,7 +20,9 @@ struct demo_world {
 /// the database has no facility yet; does nothing otherwise. Blocks.
 caf::expected<std::optional<demo_world>> seed_demo_world(pg_connection& c);
 
-/// The text that tells a newcomer how to try the demo world with nc.
-std::string demo_instructions(const demo_world& w, uint16_t port);
+/// The text that tells a newcomer how to try the demo world: with nc, or
+/// with openssl s_client trusting `tls_cert_file` when that is not empty.
+std::string demo_instructions(const demo_world& w, uint16_t port,
+                              const std::string& tls_cert_file = {});
 
 }  // namespace facilityd

@@ -18,6 +18,7 @@
 #include "net/admin_service.hpp"
 #include "net/asio.hpp"
 #include "net/gateway_server.hpp"
+#include "net/tls.hpp"
 #include "persistence/errc.hpp"
 #include "persistence/recovery.hpp"
 #include "util/log.hpp"
@@ -75,14 +76,15 @@ caf::expected<std::optional<demo_world>> maybe_seed(const facilityd_config& cfg,
 
 // Runs the network side until SIGINT or SIGTERM, then lets the connections
 // finish their scans in flight for up to the grace period.
-int serve(facilityd_config& cfg, caf::actor_system& sys,
-          const registry_actor& registry, const caf::actor& service,
+int serve(facilityd_config& cfg, gateway_options gateway_opts,
+          caf::actor_system& sys, const registry_actor& registry,
+          const caf::actor& service,
           std::shared_ptr<gateway_credentials> credentials,
           const std::string& admin_token,
           const std::optional<demo_world>& demo) {
   boost::asio::io_context io;
   gateway_server gateways{io, sys, registry, std::move(credentials),
-                          cfg.gateway()};
+                          std::move(gateway_opts)};
   admin_links links;
   links.registry = registry;
   links.disconnect_gateway = [&gateways](const std::string& id) {
@@ -115,7 +117,8 @@ int serve(facilityd_config& cfg, caf::actor_system& sys,
     return 1;
   }
   if (demo) {
-    std::cout << demo_instructions(*demo, gateways.local_endpoint().port())
+    std::cout << demo_instructions(*demo, gateways.local_endpoint().port(),
+                                   cfg.tls ? cfg.tls_cert_file : "")
               << std::flush;
   }
 
@@ -173,7 +176,7 @@ void raise_open_files_limit(const facilityd_config& cfg) {
                     << " needs; connections beyond it are refused");
 }
 
-int run(facilityd_config& cfg) {
+int run(facilityd_config& cfg, gateway_options gateway_opts) {
   set_log_level(cfg.level());
   raise_open_files_limit(cfg);
   LOG_INFO("server", "starting " << cfg.server_name << " (facilityd "
@@ -230,8 +233,8 @@ int run(facilityd_config& cfg) {
   auto registry = spawn_registry(
       sys, std::move(rec->w), [opts] { return make_pg_store(opts); },
       actor_opts);
-  auto status = serve(cfg, sys, registry, service, std::move(credentials),
-                      admin_token, *demo);
+  auto status = serve(cfg, std::move(gateway_opts), sys, registry, service,
+                      std::move(credentials), admin_token, *demo);
   caf::anon_send_exit(service, caf::exit_reason::user_shutdown);
   service = nullptr;
 
@@ -260,7 +263,19 @@ int main(int argc, char** argv) {
       std::cerr << "facilityd: bad configuration: " << problem << "\n";
       return 2;
     }
-    return run(cfg);
+    // The certificate and key are read before anything else starts, so
+    // that a mistake in them ends start-up at once.
+    auto gateway_opts = cfg.gateway();
+    if (cfg.tls) {
+      try {
+        gateway_opts.tls =
+            make_tls_server_context(cfg.tls_cert_file, cfg.tls_key_file);
+      } catch (const tls_setup_error& e) {
+        std::cerr << "facilityd: bad configuration: " << e.what() << "\n";
+        return 2;
+      }
+    }
+    return run(cfg, std::move(gateway_opts));
   } catch (const std::exception& e) {
     std::cerr << "facilityd: fatal: " << e.what() << "\n";
     return 1;

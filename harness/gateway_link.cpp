@@ -36,12 +36,14 @@ sent_scan* gateway_log::find(uint64_t seq) {
 }
 
 gateway_link::gateway_link(gateway_spec spec, int pipeline, uint64_t seed,
-                           run_stats& stats, violation_log& violations)
+                           run_stats& stats, violation_log& violations,
+                           const tls_client* tls)
     : log_{std::move(spec), {}},
       pipeline_(pipeline),
       rng_(seed),
       stats_(stats),
       violations_(violations),
+      tls_client_(tls),
       backoff_(first_backoff) {}
 
 gateway_link::~gateway_link() {
@@ -77,10 +79,11 @@ void gateway_link::tick(clock::time_point now, uint16_t port) {
 pollfd gateway_link::poll_request() const {
   pollfd p{fd_, 0, 0};
   if (fd_ < 0) return p;
-  if (state_ == link_state::connecting)
-    p.events = POLLOUT;
-  else
-    p.events = static_cast<short>(POLLIN | (out_.empty() ? 0 : POLLOUT));
+  bool write =
+      state_ == link_state::connecting || !out_.empty() || tls_wants_write_;
+  bool read = state_ != link_state::connecting &&
+              (state_ != link_state::handshaking || !tls_wants_write_);
+  p.events = static_cast<short>((read ? POLLIN : 0) | (write ? POLLOUT : 0));
   return p;
 }
 
@@ -91,8 +94,16 @@ void gateway_link::on_poll(short revents, clock::time_point now,
     finish_connect(now);
     return;
   }
+  if (state_ == link_state::handshaking) {
+    continue_handshake(now);
+    return;
+  }
   if (revents & (POLLIN | POLLERR | POLLHUP)) read_in(now, first_acks);
-  if (fd_ >= 0 && (revents & POLLOUT)) write_out(now);
+  if (fd_ >= 0 && (revents & POLLOUT)) {
+    // A TLS read that had to write first goes on at the next POLLIN.
+    tls_wants_write_ = false;
+    write_out(now);
+  }
 }
 
 bool gateway_link::cut(clock::time_point now) {
@@ -119,6 +130,8 @@ size_t gateway_link::resend_history() {
 }
 
 void gateway_link::close() {
+  tls_.reset();
+  tls_wants_write_ = false;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   state_ = link_state::down;
@@ -140,6 +153,7 @@ void gateway_link::connect(clock::time_point now, uint16_t port) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   state_ = link_state::connecting;
+  connect_started_ = now;
   if (rc != 0 && errno != EINPROGRESS) lose(now, next_backoff());
 }
 
@@ -151,9 +165,63 @@ void gateway_link::finish_connect(clock::time_point now) {
     lose(now, next_backoff());
     return;
   }
+  if (!tls_client_) {
+    greet(now);
+    return;
+  }
+  tls_ = std::make_unique<tls_link>(*tls_client_, fd_);
+  state_ = link_state::handshaking;
+  continue_handshake(now);
+}
+
+// A server that closes during the handshake may just be restarting; one
+// that fails verification is not the server it should be.
+void gateway_link::continue_handshake(clock::time_point now) {
+  auto step = tls_->handshake();
+  tls_wants_write_ = step == tls_step::want_write;
+  if (step == tls_step::done) {
+    greet(now);
+  } else if (step == tls_step::failed) {
+    report("TLS handshake failed: " + tls_->failure());
+    lose(now, next_backoff());
+  } else if (step == tls_step::closed) {
+    lose(now, next_backoff());
+  }
+}
+
+void gateway_link::greet(clock::time_point now) {
   state_ = link_state::greeting;
   out_ = facilityd::format_hello({log_.spec.id, log_.spec.token});
   write_out(now);
+}
+
+// Bytes written; 0 when the socket would block; -1 when the connection
+// is gone.
+long gateway_link::send_some(const char* data, size_t len) {
+  if (!tls_) {
+    auto n = ::send(fd_, data, len, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    return n <= 0 ? -1 : n;
+  }
+  size_t n = 0;
+  auto step = tls_->write(data, len, n);
+  tls_wants_write_ = step == tls_step::want_write;
+  if (step == tls_step::done) return static_cast<long>(n);
+  return step == tls_step::want_read || step == tls_step::want_write ? 0 : -1;
+}
+
+// Bytes read; 0 when nothing is there yet; -1 when the connection is gone.
+long gateway_link::recv_some(char* buf, size_t cap) {
+  if (!tls_) {
+    auto n = ::recv(fd_, buf, cap, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    return n <= 0 ? -1 : n;
+  }
+  size_t n = 0;
+  auto step = tls_->read(buf, cap, n);
+  if (step == tls_step::want_write) tls_wants_write_ = true;
+  if (step == tls_step::done) return static_cast<long>(n);
+  return step == tls_step::want_read || step == tls_step::want_write ? 0 : -1;
 }
 
 // Everything in flight on the lost connection may or may not have been
@@ -208,9 +276,9 @@ void gateway_link::fill_pipeline(clock::time_point now) {
 
 void gateway_link::write_out(clock::time_point now) {
   while (fd_ >= 0 && !out_.empty()) {
-    auto n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n <= 0) {
+    auto n = send_some(out_.data(), out_.size());
+    if (n == 0) return;
+    if (n < 0) {
       lose(now, next_backoff());
       return;
     }
@@ -224,9 +292,9 @@ void gateway_link::write_out(clock::time_point now) {
 void gateway_link::read_in(clock::time_point now,
                            std::vector<uint64_t>& first_acks) {
   char buf[65536];
-  auto n = ::recv(fd_, buf, sizeof buf, 0);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-  if (n <= 0) {
+  auto n = recv_some(buf, sizeof buf);
+  if (n == 0) return;
+  if (n < 0) {
     lose(now, next_backoff());
     return;
   }
@@ -240,7 +308,10 @@ void gateway_link::read_in(clock::time_point now,
   if (fd_ >= 0 && in_.too_long()) {
     report("a line from the server is longer than the protocol allows");
     lose(now, next_backoff());
+    return;
   }
+  // Poll cannot see what TLS has decrypted already.
+  if (fd_ >= 0 && tls_ && tls_->pending() > 0) read_in(now, first_acks);
 }
 
 void gateway_link::take_line(std::string_view line, clock::time_point now,
@@ -257,6 +328,10 @@ void gateway_link::take_line(std::string_view line, clock::time_point now,
 
 void gateway_link::take_greeting(std::string_view line, clock::time_point now) {
   if (line.starts_with("WELCOME 1 ")) {
+    stats_.login_us.push_back(
+        std::chrono::duration_cast<std::chrono::microseconds>(now -
+                                                              connect_started_)
+            .count());
     state_ = link_state::ready;
     ++logins_;
     backoff_ = first_backoff;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include "harness/answer.hpp"
 #include "harness/report.hpp"
+#include "harness/tls_link.hpp"
 #include "harness/world.hpp"
 #include "net/protocol.hpp"
 
@@ -52,11 +54,14 @@ struct gateway_log {
 /// pause, always under their original seq.
 ///
 /// Non-blocking sockets; the simulation's single thread polls the
-/// descriptor and calls everything here.
+/// descriptor and calls everything here. With a tls_client, every
+/// connection speaks TLS, and a server that fails verification is a
+/// violation.
 class gateway_link {
  public:
+  /// `tls` (null: plain TCP) must outlive the link.
   gateway_link(gateway_spec spec, int pipeline, uint64_t seed, run_stats& stats,
-               violation_log& violations);
+               violation_log& violations, const tls_client* tls = nullptr);
   ~gateway_link();
   gateway_link(const gateway_link&) = delete;
   gateway_link& operator=(const gateway_link&) = delete;
@@ -96,10 +101,14 @@ class gateway_link {
   const gateway_log& log() const { return log_; }
 
  private:
-  enum class link_state { down, connecting, greeting, ready };
+  enum class link_state { down, connecting, handshaking, greeting, ready };
 
   void connect(clock::time_point now, uint16_t port);
   void finish_connect(clock::time_point now);
+  void continue_handshake(clock::time_point now);
+  void greet(clock::time_point now);
+  long send_some(const char* data, size_t len);
+  long recv_some(char* buf, size_t cap);
   void lose(clock::time_point now, clock::duration reconnect_after);
   clock::duration next_backoff();
   void requeue_due_retries(clock::time_point now);
@@ -123,8 +132,13 @@ class gateway_link {
   run_stats& stats_;
   violation_log& violations_;
 
+  const tls_client* tls_client_;
+  std::unique_ptr<tls_link> tls_;  // while connected over TLS
+  bool tls_wants_write_ = false;   // TLS must write before it can go on
+
   int fd_ = -1;
   link_state state_ = link_state::down;
+  clock::time_point connect_started_{};
   clock::time_point reconnect_at_{};
   clock::duration backoff_;
   clock::time_point last_write_{};

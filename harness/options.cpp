@@ -27,6 +27,10 @@ database and server:
   --keep                  leave the schema (and the server log) behind
   --facilityd PATH        server binary (default: the build's)
   --server-arg ARG        extra facilityd argument; repeatable
+  --tls                   gateways speak TLS (give the server its TLS
+                          settings with --server-arg)
+  --tls-ca-file PEM       with --tls: trust only these certificates; the
+                          server's must be made out to localhost
 world:
   --facilities N          (20)
   --participants N        (400)
@@ -89,6 +93,8 @@ const std::map<std::string_view, setter>& valued() {
       {"dsn", [](options& o, std::string_view v) { o.dsn = v; }},
       {"schema", [](options& o, std::string_view v) { o.schema = v; }},
       {"facilityd", [](options& o, std::string_view v) { o.facilityd = v; }},
+      {"tls-ca-file",
+       [](options& o, std::string_view v) { o.tls_ca_file = v; }},
       {"server-arg",
        [](options& o, std::string_view v) { o.server_args.emplace_back(v); }},
       {"facilities",
@@ -174,6 +180,8 @@ void set_injection(options& o, std::string_view kind) {
 bool take_flag(options& o, std::string_view name) {
   if (name == "keep")
     o.keep = true;
+  else if (name == "tls")
+    o.tls = true;
   else if (name == "resend-history")
     o.resend_history = true;
   else if (name == "inject-violation")
@@ -209,6 +217,10 @@ void validate(const options& o) {
     throw usage_error("--duration must be positive");
   if (o.drain_timeout_s <= 0)
     throw usage_error("--drain-timeout must be positive");
+  if (o.tls && o.tls_ca_file.empty())
+    throw usage_error("--tls needs --tls-ca-file: the server is verified");
+  if (!o.tls && !o.tls_ca_file.empty())
+    throw usage_error("--tls-ca-file is only for --tls");
   if (o.restart_db > 0 && o.db_restart_cmd.empty())
     throw usage_error("--restart-db needs --db-restart-cmd");
   if (!is_identifier(o.schema))

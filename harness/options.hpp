@@ -16,6 +16,8 @@ struct options {
   bool keep = false;
   std::string facilityd;                 // the server binary
   std::vector<std::string> server_args;  // passed on to every start
+  bool tls = false;                      // the gateways speak TLS...
+  std::string tls_ca_file;  // ...and trust only the certificates in this
 
   // -- the world
   int facilities = 20;

@@ -48,6 +48,15 @@ std::string latency_line(run_stats& s) {
          " scans answered at their first send)";
 }
 
+std::string connections_line(run_stats& s) {
+  auto out = std::to_string(s.logins) + " logins, " +
+             std::to_string(s.connection_losses) + " lost";
+  auto& xs = s.login_us;
+  if (xs.empty()) return out;
+  return out + ", set-up (connect to WELCOME) p50 " + ms(percentile(xs, 0.5)) +
+         ", max " + ms(percentile(xs, 1.0));
+}
+
 }  // namespace
 
 void violation_log::add(std::string what) {
@@ -92,8 +101,7 @@ std::string summary(run_stats& s, const summary_input& in,
       << " repeated answers compared\n"
       << "  outcomes     " << outcomes_line(s) << "\n"
       << "  errors       " << errors_line(s) << "\n"
-      << "  connections  " << s.logins << " logins, " << s.connection_losses
-      << " lost\n"
+      << "  connections  " << connections_line(s) << "\n"
       << "  time         " << fixed(in.traffic_s, 1) << " s of traffic, "
       << fixed(in.drain_s, 1) << " s of it draining\n"
       << "  throughput   " << fixed(rate, 0) << " acknowledged scans/s\n"

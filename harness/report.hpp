@@ -47,6 +47,7 @@ struct run_stats {
   int64_t history_resent = 0;  // scans queued by --resend-history
 
   std::vector<int64_t> latency_us;  // send to ACK, scans sent once only
+  std::vector<int64_t> login_us;    // connect to WELCOME (TLS included)
 
   int64_t error_count() const;
 };

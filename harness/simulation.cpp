@@ -70,13 +70,16 @@ simulation::simulation(const options& opts, const world& w,
       world_(w),
       violations_(violations),
       rng_(opts.seed ^ 0x9e3779b97f4a7c15),
+      tls_(opts.tls
+               ? std::make_unique<tls_client>(opts.tls_ca_file, "localhost")
+               : nullptr),
       server_(opts.facilityd, std::move(server_dsn), opts.server_args, dir),
       db_restart_log_(dir + "/db-restart.log"),
       people_(w, opts, opts.seed + 1) {
   for (size_t g = 0; g < w.gateways.size(); ++g)
     gateways_.push_back(std::make_unique<gateway_link>(
-        w.gateways[g], opts.pipeline, opts.seed + 100 + g, stats_,
-        violations_));
+        w.gateways[g], opts.pipeline, opts.seed + 100 + g, stats_, violations_,
+        tls_.get()));
   faults_ = plan_faults(opts, rng_);
 }
 

@@ -84,6 +84,7 @@ class simulation {
   run_stats stats_;
   std::mt19937_64 rng_;
 
+  std::unique_ptr<tls_client> tls_;  // null: the gateways speak plain TCP
   facilityd_child server_;
   child_process db_restart_;
   std::string db_restart_log_;

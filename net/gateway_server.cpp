@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include "net/gateway_stream.hpp"
 #include "net/protocol.hpp"
 #include "net/token.hpp"
 #include "persistence/errc.hpp"
@@ -116,6 +117,15 @@ err_code protocol_code(const caf::error& e) {
 
 std::atomic<uint64_t> next_connection_id{1};
 
+// How long a closing TLS connection waits for the gateway's close_notify.
+constexpr auto tls_shutdown_limit = std::chrono::seconds{1};
+
+// A gateway ends its sending side with a TCP FIN (eof) or, over TLS, with
+// close_notify (eof) or a bare FIN (stream_truncated).
+bool sending_side_ended(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+}
+
 }  // namespace
 
 // -- sessions
@@ -124,10 +134,10 @@ std::atomic<uint64_t> next_connection_id{1};
 /// One gateway connection. Every member is touched only on the strand.
 class gateway_session : public std::enable_shared_from_this<gateway_session> {
  public:
-  gateway_session(gateway_server& server, tcp::socket socket)
+  gateway_session(gateway_server& server, gateway_stream stream)
       : server_(server),
-        socket_(std::move(socket)),
-        strand_(socket_.get_executor()),
+        stream_(std::move(stream)),
+        strand_(stream_.socket().get_executor()),
         timer_(strand_),
         id_(next_connection_id++) {}
 
@@ -178,10 +188,11 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   }
 
  private:
-  // hello: waiting for HELLO; ready: taking commands; finishing: after
-  // QUIT, waiting for the answers of scans in flight; lingering: writing
-  // the last lines before closing; closed.
-  enum class phase { hello, ready, finishing, lingering, closed };
+  // handshake: TLS handshake running; hello: waiting for HELLO; ready:
+  // taking commands; finishing: after QUIT, waiting for the answers of
+  // scans in flight; lingering: writing the last lines before closing;
+  // closed.
+  enum class phase { handshake, hello, ready, finishing, lingering, closed };
 
   std::string label() const {
     auto out = "conn=" + std::to_string(id_);
@@ -191,27 +202,53 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
 
   void begin() {
     error_code ec;
-    auto peer = socket_.remote_endpoint(ec);
+    auto peer = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_address_ = peer.address().to_string();
     LOG_INFO("gateway", label() << " connected from "
                                 << (ec ? std::string{"?"}
                                        : peer.address().to_string() + ":" +
                                              std::to_string(peer.port())));
+    stream_.socket().set_option(tcp::no_delay{true}, ec);
+    last_activity_ = std::chrono::steady_clock::now();
+    arm_timer(server_.options().hello_timeout);
+    if (!stream_.tls()) {
+      greet();
+      return;
+    }
+    phase_ = phase::handshake;
+    stream_.async_handshake(asio::bind_executor(
+        strand_,
+        [self = shared_from_this()](error_code e) { self->on_handshake(e); }));
+  }
+
+  // A failed handshake counts as a failed login: a client that cannot
+  // speak TLS here gets no more tries than one with a wrong token.
+  void on_handshake(error_code ec) {
+    if (phase_ != phase::handshake) return;
+    if (ec) {
+      server_.login_failed(peer_address_);
+      close("TLS handshake failed: " + ec.message());
+      return;
+    }
+    tls_ready_ = true;
+    phase_ = phase::hello;
+    greet();
+  }
+
+  // Over TLS the refusal below can only be heard after the handshake.
+  void greet() {
     if (server_.connections() > server_.options().max_connections) {
       send(format_err(std::nullopt, err_code::busy, "too many connections"));
       close_after_flush("too many connections");
       return;
     }
-    socket_.set_option(tcp::no_delay{true}, ec);
-    last_activity_ = std::chrono::steady_clock::now();
-    arm_timer(server_.options().hello_timeout);
     read();
   }
 
   // -- reading ---------------------------------------------------------------
 
   void read() {
-    socket_.async_read_some(
+    stream_.async_read_some(
         asio::buffer(buffer_),
         asio::bind_executor(
             strand_, [self = shared_from_this()](error_code ec, size_t n) {
@@ -221,7 +258,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
 
   void on_read(error_code ec, size_t n) {
     if (phase_ != phase::hello && phase_ != phase::ready) return;
-    if (ec == asio::error::eof && phase_ == phase::ready) {
+    if (sending_side_ended(ec) && phase_ == phase::ready) {
       // A gateway that closes its sending side (as `nc -N` does) still
       // gets the answers of the scans it sent, then the close.
       phase_ = phase::finishing;
@@ -230,7 +267,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
       return;
     }
     if (ec) {
-      close(ec == asio::error::eof ? "closed by the gateway" : ec.message());
+      close(sending_side_ended(ec) ? "closed by the gateway" : ec.message());
       return;
     }
     last_activity_ = std::chrono::steady_clock::now();
@@ -371,11 +408,12 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
 
   void write_next() {
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(outbox_.front()),
-                      asio::bind_executor(strand_, [self = shared_from_this()](
-                                                       error_code ec, size_t) {
-                        self->on_written(ec);
-                      }));
+    stream_.async_write(
+        asio::buffer(outbox_.front()),
+        asio::bind_executor(strand_,
+                            [self = shared_from_this()](error_code ec, size_t) {
+                              self->on_written(ec);
+                            }));
   }
 
   void on_written(error_code ec) {
@@ -430,9 +468,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     phase_ = phase::closed;
     LOG_INFO("gateway", label() << " disconnected: " << reason);
     timer_.cancel();
-    error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    end_stream();
     if (channel_) channel_->close();
     if (bridge_) caf::anon_send_exit(bridge_, caf::exit_reason::user_shutdown);
     bridge_ = nullptr;
@@ -440,9 +476,29 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     server_.session_closed();
   }
 
-  // One timer serves the HELLO deadline, the idle timeout and the linger
-  // deadline; it checks the time of the last line rather than being reset
-  // for every line.
+  // Over TLS, close_notify tells the gateway that the answers end here
+  // rather than being cut off. The socket is closed when the gateway
+  // answers it, or after a moment when it does not; at once when a write
+  // is still running, as TLS allows no close_notify in its middle.
+  void end_stream() {
+    if (!tls_ready_ || writing_) {
+      stream_.close();
+      return;
+    }
+    timer_.expires_after(tls_shutdown_limit);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec) self->stream_.close();
+    });
+    stream_.async_shutdown(
+        asio::bind_executor(strand_, [self = shared_from_this()](error_code) {
+          self->timer_.cancel();
+          self->stream_.close();
+        }));
+  }
+
+  // One timer serves the TLS handshake and HELLO deadline, the idle timeout and
+  // the linger deadline; it checks the time of the last line rather than being
+  // reset for every line.
   void arm_timer(std::chrono::milliseconds after) {
     timer_.expires_after(after);
     timer_.async_wait([self = shared_from_this()](error_code ec) {
@@ -457,6 +513,10 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
         return;
       case phase::lingering:
         close(linger_reason_ + " (answers not read)");
+        return;
+      case phase::handshake:
+        close("no TLS handshake within " +
+              std::to_string(server_.options().hello_timeout.count()) + " ms");
         return;
       case phase::hello:
         close("no HELLO within " +
@@ -477,7 +537,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   }
 
   gateway_server& server_;
-  tcp::socket socket_;
+  gateway_stream stream_;
   // The socket's executor is a strand of its own (see accept()), so every
   // handler bound to it runs one at a time.
   asio::any_io_executor strand_;
@@ -490,6 +550,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   std::deque<std::string> outbox_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
+  bool tls_ready_ = false;  // handshake done: close_notify can be sent
   size_t inflight_ = 0;
   size_t malformed_in_a_row_ = 0;
   bool draining_ = false;
@@ -539,7 +600,8 @@ void gateway_server::start() {
   acceptor_.listen(asio::socket_base::max_listen_connections);
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   LOG_INFO("gateway", "listening on " << local_endpoint().address().to_string()
-                                      << ":" << local_endpoint().port());
+                                      << ":" << local_endpoint().port()
+                                      << (opts_.tls ? " (TLS only)" : ""));
   accept();
 }
 
@@ -569,7 +631,9 @@ void gateway_server::accept() {
           return;
         } else {
           ++sessions_;
-          auto s = std::make_shared<gateway_session>(*this, std::move(socket));
+          auto s = std::make_shared<gateway_session>(
+              *this, opts_.tls ? gateway_stream{std::move(socket), *opts_.tls}
+                               : gateway_stream{std::move(socket)});
           {
             std::lock_guard<std::mutex> guard{mtx_};
             all_.push_back(s);

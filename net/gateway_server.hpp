@@ -15,6 +15,10 @@
 #include "net/asio.hpp"
 #include "util/scan_stats.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
+
 namespace facilityd {
 
 struct gateway_options {
@@ -33,6 +37,11 @@ struct gateway_options {
   /// Bytes of answers queued for a client that does not read them; past
   /// this the connection is closed.
   size_t max_write_queue = 256 * 1024;
+  /// Set: the listener speaks TLS only, with this context (see
+  /// net/tls.hpp); the handshake counts against hello_timeout. Null:
+  /// plain TCP.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  /// Covers the TLS handshake too, when there is one.
   std::chrono::milliseconds hello_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   /// How long a connection waits for the actors to answer one scan.

@@ -9,7 +9,7 @@ readonly PACKAGES=(
   libcaf-dev libpq-dev libboost-dev libboost-system-dev
   doctest-dev libssl-dev nlohmann-json3-dev libedit-dev
   postgresql postgresql-contrib
-  netcat-openbsd procps clang-format git
+  netcat-openbsd procps clang-format git openssl
 )
 
 # Created only by us, only while we install, so it must be removed on exit.

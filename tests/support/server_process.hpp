@@ -8,6 +8,9 @@
 
 #include "tests/support/test_db.hpp"
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 namespace facilityd::test {
 
 /// A real facilityd process on a test_db's schema, listening for gateways
@@ -66,12 +69,28 @@ class server_process {
   std::string admin_token_file_;
 };
 
+/// How a gateway_client speaks TLS: it trusts the certificates in
+/// `ca_file` (PEM) and nothing else, and requires the server's certificate
+/// to be made out to `server_name`.
+struct tls_client_options {
+  std::string ca_file;
+  std::string server_name = "localhost";
+};
+
 /// A gateway's side of a connection: plain blocking socket calls with
-/// time limits, so a test can never hang on the server.
+/// time limits, so a test can never hang on the server. Over TLS the
+/// socket is non-blocking underneath, with the same time limits.
 class gateway_client {
  public:
   /// Connects to 127.0.0.1:`port`; throws on failure.
   explicit gateway_client(uint16_t port);
+
+  /// Connects to 127.0.0.1:`port` and completes a TLS handshake within
+  /// `timeout`, verifying the server's certificate as `tls` says. Throws
+  /// on failure; the message carries OpenSSL's reason (for a server that
+  /// is not trusted: "certificate verify failed").
+  gateway_client(uint16_t port, const tls_client_options& tls,
+                 std::chrono::milliseconds timeout = std::chrono::seconds{10});
   ~gateway_client();
   gateway_client(const gateway_client&) = delete;
   gateway_client& operator=(const gateway_client&) = delete;
@@ -99,7 +118,8 @@ class gateway_client {
 
   void close();
 
-  /// Closes the sending side only, as `nc -N` does at the end of input.
+  /// Closes the sending side only, as `nc -N` does at the end of input;
+  /// over TLS by sending close_notify.
   void finish_sending();
 
   /// Closes with a reset rather than an orderly close, dropping whatever
@@ -107,9 +127,19 @@ class gateway_client {
   void abort();
 
  private:
+  void connect_to(uint16_t port);
+  void handshake(const tls_client_options& tls,
+                 std::chrono::steady_clock::time_point deadline);
+  void receive(std::chrono::milliseconds timeout);
+  void receive_tls(std::chrono::milliseconds timeout);
+  bool send_tls(const std::string& bytes,
+                std::chrono::steady_clock::time_point deadline);
+
   int fd_ = -1;
   std::string pending_;
   bool eof_ = false;
+  ssl_ctx_st* tls_ctx_ = nullptr;  // both set over TLS only
+  ssl_st* tls_ = nullptr;
 };
 
 /// The ACK line that the row of scan (gateway, seq) in `db` calls for,
