@@ -80,8 +80,8 @@ int serve(facilityd_config& cfg, gateway_options gateway_opts,
           caf::actor_system& sys, const registry_actor& registry,
           const caf::actor& service,
           std::shared_ptr<gateway_credentials> credentials,
-          const std::string& admin_token,
-          const std::optional<demo_world>& demo) {
+          const std::string& admin_token, const std::optional<demo_world>& demo,
+          std::chrono::steady_clock::time_point& deadline) {
   boost::asio::io_context io;
   gateway_server gateways{io, sys, registry, std::move(credentials),
                           std::move(gateway_opts)};
@@ -137,6 +137,7 @@ int serve(facilityd_config& cfg, gateway_options gateway_opts,
       return;
     }
     stopping = true;
+    deadline = std::chrono::steady_clock::now() + grace;
     LOG_INFO("server", "received signal " << sig << ", stopping (grace "
                                           << grace.count() << " ms)");
     admins.stop();
@@ -154,6 +155,25 @@ int serve(facilityd_config& cfg, gateway_options gateway_opts,
   for (auto& t : threads)
     t.join();
   return 0;
+}
+
+// The actors end once their database requests return, and a database that
+// hangs may hold one for as long as the operating system keeps a dead
+// connection open. After the grace period (and a moment for the actors to
+// end once the connections are gone) the process leaves without them: it is
+// what kill -9 does, which the database is ready for. Nothing acknowledged is
+// lost, as a scan is acknowledged only after its commit; a gateway resends what
+// it got no answer to.
+void exit_if_not_stopped_by(std::chrono::steady_clock::time_point deadline) {
+  using namespace std::chrono;
+  deadline = std::max(deadline, steady_clock::now() + milliseconds{250});
+  std::thread{[deadline] {
+    std::this_thread::sleep_until(deadline);
+    LOG_WARNING("server",
+                "the grace period is over and database requests are"
+                " still running; stopping without them");
+    std::_Exit(0);
+  }}.detach();
 }
 
 // Every gateway connection takes a file descriptor, and the usual soft
@@ -233,8 +253,11 @@ int run(facilityd_config& cfg, gateway_options gateway_opts) {
   auto registry = spawn_registry(
       sys, std::move(rec->w), [opts] { return make_pg_store(opts); },
       actor_opts);
+  auto deadline = std::chrono::steady_clock::time_point::max();
   auto status = serve(cfg, std::move(gateway_opts), sys, registry, service,
-                      std::move(credentials), admin_token, *demo);
+                      std::move(credentials), admin_token, *demo, deadline);
+  if (deadline != std::chrono::steady_clock::time_point::max())
+    exit_if_not_stopped_by(deadline);
   caf::anon_send_exit(service, caf::exit_reason::user_shutdown);
   service = nullptr;
 

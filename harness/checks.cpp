@@ -194,7 +194,7 @@ void check_arrival_order(const world& w,
     // (login, facility) -> row ids in the order sent
     std::map<std::pair<int, int>, std::vector<const scan_row*>> sent;
     for (auto& s : g->scans) {
-      auto* reader = w.reader(s.reader);
+      auto* reader = w.reader_of(g->spec.id, s.reader);
       auto row = index.find({g->spec.id, s.seq});
       if (s.sends != 1 || !reader || row == index.end()) continue;
       sent[{s.first_login, reader->facility}].push_back(row->second);
@@ -216,9 +216,7 @@ void check_arrival_order(const world& w,
 void check_directory(const world& w, const std::vector<scan_row>& rows,
                      violation_log& out) {
   for (auto& r : rows) {
-    // A reader counts only for the gateway it is wired to.
-    auto* reader = w.reader(r.reader);
-    if (reader && w.gateways[reader->gateway].id != r.gateway) reader = nullptr;
+    auto* reader = w.reader_of(r.gateway, r.reader);
     if (!reader) {
       if (r.facility || r.outcome != "denied_unknown_reader")
         out.add(describe(r) + " at an unknown reader is recorded as " +

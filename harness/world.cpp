@@ -207,6 +207,12 @@ const reader_spec* world::reader(const std::string& id) const {
   return it == reader_index.end() ? nullptr : &readers[it->second];
 }
 
+const reader_spec* world::reader_of(const std::string& gateway,
+                                    const std::string& id) const {
+  auto* r = reader(id);
+  return r && gateways[r->gateway].id == gateway ? r : nullptr;
+}
+
 const participant_spec* world::participant(int64_t id) const {
   if (id < 1 || id > static_cast<int64_t>(participants.size())) return nullptr;
   return &participants[static_cast<size_t>(id - 1)];

@@ -56,6 +56,10 @@ struct world {
 
   /// The known reader called `id`, or null.
   const reader_spec* reader(const std::string& id) const;
+  /// The reader `id` if it is wired to gateway `gateway` (an id): scans
+  /// through any other gateway are an unknown reader's.
+  const reader_spec* reader_of(const std::string& gateway,
+                               const std::string& id) const;
 
   const participant_spec* participant(int64_t id) const;
 

@@ -95,28 +95,6 @@ class scans_locked {
   test_db& db_;
 };
 
-struct run_result {
-  int status = -1;
-  std::string output;
-};
-
-// Runs facilityd to its end with `args`, its output captured.
-run_result run_facilityd(const std::vector<std::string>& args) {
-  std::string cmd = FACILITYD_BINARY;
-  for (const auto& a : args)
-    cmd += " '" + a + "'";
-  cmd += " </dev/null 2>&1";
-  run_result out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  while (auto n = ::fread(buf, 1, sizeof(buf), p))
-    out.output.append(buf, n);
-  int status = ::pclose(p);
-  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("over TLS a gateway logs in, scans and gets the committed ACK") {

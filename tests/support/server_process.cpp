@@ -59,12 +59,11 @@ uint16_t logged_port(const std::string& log, const std::string& component) {
 server_process::server_process(const test_db& db,
                                std::vector<std::string> extra_args) {
   log_path_ = temp_log_path();
-  std::vector<std::string> args{FACILITYD_BINARY,
-                                "--db.dsn=" + db.dsn(),
-                                "--gateway.host=127.0.0.1",
-                                "--gateway.port=0",
-                                "--server.name=facilityd-test",
-                                "--db.startup-wait=10s"};
+  std::vector<std::string> args{
+      FACILITYD_BINARY, "--gateway.host=127.0.0.1", "--gateway.port=0",
+      "--server.name=facilityd-test", "--db.startup-wait=10s"};
+  if (!arg_value(extra_args, "--db.dsn"))
+    args.push_back("--db.dsn=" + db.dsn());
   if (has_admin_endpoint()) {
     // A port of its own, so that servers of parallel tests never meet on
     // the default one.
@@ -185,6 +184,37 @@ bool server_process::wait_for_log(const std::string& text,
     std::this_thread::sleep_for(milliseconds{20});
   }
   return false;
+}
+
+run_result run_facilityd(const std::vector<std::string>& args) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("no pipe");
+  std::vector<std::string> argv_text{FACILITYD_BINARY};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  int pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(out[1], STDERR_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : argv_text)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  run_result r;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof(buf))) > 0;)
+    r.output.append(buf, static_cast<size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 // -- gateway_client

@@ -13,7 +13,8 @@ struct ssl_ctx_st;
 
 namespace facilityd::test {
 
-/// A real facilityd process on a test_db's schema, listening for gateways
+/// A real facilityd process on a test_db's schema (or where `extra_args`'
+/// --db.dsn points, e.g. test_db::dsn_via()), listening for gateways
 /// on 127.0.0.1 at a port the system picks. Its log goes to a file that
 /// log() reads. The destructor stops it (SIGTERM, then SIGKILL).
 ///
@@ -76,6 +77,15 @@ struct tls_client_options {
   std::string ca_file;
   std::string server_name = "localhost";
 };
+
+struct run_result {
+  int status = -1;     // the exit status; -1 when killed by a signal
+  std::string output;  // stdout and stderr together
+};
+
+/// Runs facilityd with `args` (each one argument, as they are) to its end,
+/// with its output captured and no input.
+run_result run_facilityd(const std::vector<std::string>& args);
 
 /// A gateway's side of a connection: plain blocking socket calls with
 /// time limits, so a test can never hang on the server. Over TLS the

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 
 #include "net/token.hpp"
@@ -62,6 +63,24 @@ test_db::~test_db() {
   } catch (...) {
     // A schema left behind is harmless: the cluster is thrown away.
   }
+}
+
+std::string test_db::dsn_via(uint16_t port) const {
+  // The password file names the real port, so the password must travel in
+  // the connection string itself.
+  std::string out = dsn_ + " host=127.0.0.1 port=" + std::to_string(port);
+  const char* file = std::getenv("PGPASSFILE");
+  std::ifstream in{file ? file : ""};
+  auto real = ":" + std::to_string(server_port()) + ":";
+  for (std::string line; std::getline(in, line);)
+    if (line.find(real) != std::string::npos)
+      return out + " password=" + line.substr(line.rfind(':') + 1);
+  return out;
+}
+
+uint16_t test_db::server_port() {
+  const char* port = std::getenv("PGPORT");
+  return static_cast<uint16_t>(port ? std::stoi(port) : 5432);
 }
 
 pg_store_options test_db::store_options() const {

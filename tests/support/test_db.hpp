@@ -23,6 +23,11 @@ class test_db {
 
   /// A connection string that reaches this schema.
   const std::string& dsn() const { return dsn_; }
+  /// dsn(), but through 127.0.0.1:`port` (a tcp_proxy in front of the
+  /// database, say).
+  std::string dsn_via(uint16_t port) const;
+  /// The port of the database server itself (PGPORT, or 5432).
+  static uint16_t server_port();
   pg_store_options store_options() const;
 
   // -- seeding ---------------------------------------------------------------
