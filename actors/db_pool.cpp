@@ -1,5 +1,6 @@
 #include "actors/db_pool.hpp"
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -17,11 +18,27 @@ namespace {
 
 struct worker_state {
   std::unique_ptr<store> db;
+  std::shared_ptr<server_metrics> metrics;
 };
 
-db_actor::behavior_type db_worker(db_actor::stateful_pointer<worker_state> self,
-                                  db_pool_actor pool, store_factory make) {
+using worker_pointer = db_actor::stateful_pointer<worker_state>;
+
+// Runs one store call, timing it when there are metrics to tell.
+template <class F>
+auto timed(worker_pointer self, db_kind kind, F&& call) {
+  auto& m = self->state.metrics;
+  if (!m) return call(*self->state.db);
+  auto start = std::chrono::steady_clock::now();
+  auto res = call(*self->state.db);
+  m->db_transaction(kind, std::chrono::steady_clock::now() - start);
+  return res;
+}
+
+db_actor::behavior_type db_worker(worker_pointer self, db_pool_actor pool,
+                                  store_factory make,
+                                  std::shared_ptr<server_metrics> metrics) {
   self->state.db = make();
+  self->state.metrics = std::move(metrics);
   // Telling the pool first is safe: the reply leaves when the handler
   // returns, before the pool's next request can arrive.
   auto done = [self, pool] {
@@ -30,30 +47,36 @@ db_actor::behavior_type db_worker(db_actor::stateful_pointer<worker_state> self,
   return {
       [self, done](record_atom, const scan_request& s,
                    const decision& d) -> caf::result<recorded_scan> {
-        auto res = self->state.db->record_scan(s, d);
+        auto res = timed(self, db_kind::record_scan,
+                         [&](store& db) { return db.record_scan(s, d); });
         done();
         return res;
       },
       [self, done](load_atom, facility_id id) -> caf::result<facility_state> {
-        auto res = self->state.db->load_facility(id);
+        auto res = timed(self, db_kind::load_facility,
+                         [&](store& db) { return db.load_facility(id); });
         done();
         return res;
       },
       [self, done](change_atom, const visit_change& c,
                    const audit_entry& why) -> caf::result<commit> {
-        auto res = self->state.db->change_visits(c, why);
+        auto res = timed(self, db_kind::change_visits,
+                         [&](store& db) { return db.change_visits(c, why); });
         done();
         return res;
       },
       [self, done](edit_atom, const facility_state& f, const facility_edit& e,
                    const audit_entry& why) -> caf::result<commit> {
-        auto res = self->state.db->edit_facility(f, e, why);
+        auto res = timed(self, db_kind::edit_facility, [&](store& db) {
+          return db.edit_facility(f, e, why);
+        });
         done();
         return res;
       },
       [self, done](remove_atom, const facility_state& f,
                    const audit_entry& why) -> caf::result<commit> {
-        auto res = self->state.db->remove_facility(f, why);
+        auto res = timed(self, db_kind::remove_facility,
+                         [&](store& db) { return db.remove_facility(f, why); });
         done();
         return res;
       },
@@ -71,9 +94,16 @@ struct pool_state {
   std::vector<db_actor> idle;
   std::deque<pending> queue;
   size_t queue_limit = 0;
+  size_t workers = 0;
+  std::shared_ptr<server_metrics> metrics;
 };
 
 using pool_pointer = db_pool_actor::stateful_pointer<pool_state>;
+
+void report(const pool_state& st) {
+  if (st.metrics)
+    st.metrics->db_pool(st.queue.size(), st.workers - st.idle.size());
+}
 
 template <class T, class... Ts>
 caf::result<T> dispatch(pool_pointer self, Ts... args) {
@@ -90,16 +120,22 @@ caf::result<T> dispatch(pool_pointer self, Ts... args) {
         [rp, args...](const db_actor& w) mutable { rp.delegate(w, args...); },
         [rp](caf::error e) mutable { rp.deliver(std::move(e)); }});
   }
+  report(st);
   return rp;
 }
 
 db_pool_actor::behavior_type db_pool(pool_pointer self, db_pool_options opts,
                                      store_factory make) {
-  self->state.queue_limit = opts.queue_limit;
+  auto& st = self->state;
+  st.queue_limit = opts.queue_limit;
+  st.workers = opts.workers;
+  st.metrics = opts.metrics;
+  if (st.metrics) st.metrics->db_connections(opts.workers);
   auto me = caf::actor_cast<db_pool_actor>(self);
   for (size_t i = 0; i < opts.workers; ++i)
-    self->state.idle.push_back(
-        self->spawn<caf::detached + caf::linked>(db_worker, me, make));
+    st.idle.push_back(self->spawn<caf::detached + caf::linked>(
+        db_worker, me, make, opts.metrics));
+  report(st);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& p : self->state.queue)
       p.fail(make_error(errc::shutting_down, "database pool stopped"));
@@ -134,10 +170,12 @@ db_pool_actor::behavior_type db_pool(pool_pointer self, db_pool_options opts,
         auto& st = self->state;
         if (st.queue.empty()) {
           st.idle.push_back(std::move(worker));
+          report(st);
           return;
         }
         auto next = std::move(st.queue.front());
         st.queue.pop_front();
+        report(st);
         next.run(worker);
       },
   };

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
 #include <caf/actor_system.hpp>
 
 #include "actors/messages.hpp"
+#include "metrics/metrics.hpp"
 #include "persistence/store.hpp"
 
 namespace facilityd {
@@ -15,6 +17,9 @@ struct db_pool_options {
   /// Requests waiting for a worker; past this a request fails with
   /// errc::busy at once instead of queueing without bound.
   size_t queue_limit = 4096;
+  /// Where the workers time their transactions and the pool reports its
+  /// queue and busy connections; none: not measured.
+  std::shared_ptr<server_metrics> metrics;
 };
 
 /// Spawns the pool and its workers, which call `make_store` once each on

@@ -37,6 +37,16 @@ decision decide_scan(const facility_actor_state& st, const scan_request& s) {
 
 void run_scan(self_pointer self, scan_request s, reply_promise rp, int attempt);
 
+// Tells the metrics how many people are inside, after memory changed.
+void report_visits(facility_actor_state& st) {
+  if (st.facility) st.gauges.open_visits(st.facility->visits.size());
+}
+
+// Tells the metrics how many messages wait behind the current one.
+void report_queue(self_pointer self) {
+  self->state.gauges.queue_depth(self->mailbox().size());
+}
+
 void tell_watchers(const facility_actor_state& st, const scan_request& s,
                    const recorded_scan& r, const scan_reply& reply) {
   const auto& o = st.opts;
@@ -66,6 +76,7 @@ void reread(self_pointer self, Next next, Fail fail) {
                                      << fresh.version);
             self->state.facility = std::move(fresh);
             self->state.stale = false;
+            report_visits(self->state);
             next();
           },
           [self, fail](caf::error& e) mutable {
@@ -116,17 +127,24 @@ void run_scan(self_pointer self, scan_request s, reply_promise rp,
           [self, s, d, rp](recorded_scan& r) mutable {
             auto& st = self->state;
             // A replay changed nothing; a fresh commit is exactly `d`.
-            if (!r.replayed && st.facility) apply(*st.facility, d, r.committed);
+            if (!r.replayed && st.facility) {
+              apply(*st.facility, d, r.committed);
+              report_visits(st);
+            }
             auto reply = make_reply(r, *st.dir);
             if (!r.replayed) tell_watchers(st, s, r, reply);
             rp.deliver(std::move(reply));
+            report_queue(self);
           },
           [self, s, rp, attempt](caf::error& e) mutable {
             on_failure(
                 self, attempt, e,
                 "scan " + s.gateway + "/" + std::to_string(s.seq),
                 [self, s, rp, attempt] { run_scan(self, s, rp, attempt + 1); },
-                [rp](const caf::error& err) mutable { rp.deliver(err); });
+                [self, rp](const caf::error& err) mutable {
+                  rp.deliver(err);
+                  report_queue(self);
+                });
           });
 }
 
@@ -161,6 +179,7 @@ void run_change(self_pointer self, change_decider decide_change,
       .await(
           [self, c = *c, rp](commit& k) mutable {
             apply(*self->state.facility, c, k.version);
+            report_visits(self->state);
             rp.deliver(static_cast<int32_t>(c.closes.size()));
           },
           [=](caf::error& e) mutable {
@@ -183,11 +202,18 @@ void run_settings(self_pointer self, facility_edit e, audit_entry why,
     return;
   }
   auto on_ok = [self, e, remove, rp](commit& k) mutable {
-    auto& f = *self->state.facility;
+    auto& st = self->state;
+    auto& f = *st.facility;
     f.version = k.version;
-    if (e.name) f.name = *e.name;
+    if (e.name) {
+      f.name = *e.name;
+      st.gauges.rename(f.name);
+    }
     if (e.set_capacity) f.capacity = e.capacity;
-    if (remove) self->state.removed = true;
+    if (remove) {
+      st.removed = true;
+      st.gauges.clear();
+    }
     rp.deliver(int32_t{0});
   };
   auto on_error = [=](caf::error& err) mutable {
@@ -252,8 +278,14 @@ facility_actor::behavior_type facility(self_pointer self,
   st.dir = std::move(dir);
   st.db = std::move(db);
   st.opts = opts;
+  if (st.facility && st.opts.metrics) {
+    st.gauges =
+        facility_gauges{st.opts.metrics, st.facility->id, st.facility->name};
+    report_visits(st);
+  }
   return {
       [self](scan_atom, scan_request& s) -> caf::result<scan_reply> {
+        report_queue(self);
         // Scans that waited this long behind others would be answered too
         // late to be of use at a door; refusing at once lets the gateway
         // decide.

@@ -8,6 +8,7 @@
 #include <caf/timespan.hpp>
 
 #include "actors/messages.hpp"
+#include "metrics/metrics.hpp"
 #include "rules/directory.hpp"
 #include "rules/facility_state.hpp"
 
@@ -28,6 +29,9 @@ struct facility_options {
   /// `*watchers` is above zero; events are not sent when either is unset.
   caf::actor events;
   std::shared_ptr<const std::atomic<int>> watchers;
+  /// Where the actor reports its open visits and mailbox depth; none: not
+  /// reported.
+  std::shared_ptr<server_metrics> metrics;
 };
 
 struct facility_actor_state {
@@ -40,6 +44,8 @@ struct facility_actor_state {
   bool stale = false;
   /// The facility was removed; the registry stops this actor.
   bool removed = false;
+  /// This facility's series in the metrics; empty without metrics.
+  facility_gauges gauges;
 };
 
 /// The behavior of a facility actor: owns `initial` (none: the actor for

@@ -32,6 +32,10 @@ facilityd_config::facilityd_config() {
       .add(admin_port, "port", "TCP port of the admin endpoint")
       .add(admin_token_file, "token-file",
            "file holding the admin token; created (mode 0600) if missing");
+  opt_group{custom_options_, "metrics"}
+      .add(metrics_host, "host",
+           "address of the HTTP endpoint for /metrics and /health (IPv4)")
+      .add(metrics_port, "port", "its TCP port; 0 turns it off");
   opt_group{custom_options_, "facility"}.add(
       facility_queue_limit, "queue-limit",
       "scans waiting for one facility; more get 'busy' at once");
@@ -140,6 +144,10 @@ gateway_options facilityd_config::gateway() const {
   out.idle_timeout = as<std::chrono::milliseconds>(idle_timeout);
   out.scan_timeout = as<std::chrono::milliseconds>(scan_timeout);
   return out;
+}
+
+http_endpoint_options facilityd_config::metrics_endpoint() const {
+  return http_endpoint_options{metrics_host, metrics_port};
 }
 
 log_level facilityd_config::level() const {

@@ -7,6 +7,7 @@
 #include <caf/timespan.hpp>
 
 #include "actors/registry.hpp"
+#include "metrics/http_endpoint.hpp"
 #include "net/gateway_server.hpp"
 #include "persistence/store.hpp"
 #include "util/log.hpp"
@@ -28,6 +29,8 @@ class facilityd_config : public caf::actor_system_config {
   gateway_options gateway() const;
   server_options actor_options() const;
   log_level level() const;
+  /// The metrics endpoint's address; port 0 here means "off".
+  http_endpoint_options metrics_endpoint() const;
 
   // [db]
   std::string dsn;
@@ -42,6 +45,10 @@ class facilityd_config : public caf::actor_system_config {
   std::string admin_host = "127.0.0.1";
   uint16_t admin_port = 7401;
   std::string admin_token_file = "admin-token";
+
+  // [metrics]
+  std::string metrics_host = "127.0.0.1";
+  uint16_t metrics_port = 7402;
 
   // [facility]
   size_t facility_queue_limit = 1000;

@@ -14,11 +14,14 @@
 #include "actors/registry.hpp"
 #include "app/config.hpp"
 #include "app/demo_world.hpp"
+#include "metrics/http_endpoint.hpp"
+#include "metrics/metrics.hpp"
 #include "net/admin_server.hpp"
 #include "net/admin_service.hpp"
 #include "net/asio.hpp"
 #include "net/gateway_server.hpp"
 #include "net/tls.hpp"
+#include "persistence/db_health.hpp"
 #include "persistence/errc.hpp"
 #include "persistence/recovery.hpp"
 #include "util/log.hpp"
@@ -74,6 +77,12 @@ caf::expected<std::optional<demo_world>> maybe_seed(const facilityd_config& cfg,
   return demo;
 }
 
+// What the network side reports to and asks about.
+struct monitoring {
+  std::shared_ptr<server_metrics> metrics;
+  std::shared_ptr<db_health> health;
+};
+
 // Runs the network side until SIGINT or SIGTERM, then lets the connections
 // finish their scans in flight for up to the grace period.
 int serve(facilityd_config& cfg, gateway_options gateway_opts,
@@ -81,10 +90,15 @@ int serve(facilityd_config& cfg, gateway_options gateway_opts,
           const caf::actor& service,
           std::shared_ptr<gateway_credentials> credentials,
           const std::string& admin_token, const std::optional<demo_world>& demo,
+          const monitoring& mon,
           std::chrono::steady_clock::time_point& deadline) {
   boost::asio::io_context io;
-  gateway_server gateways{io, sys, registry, std::move(credentials),
-                          std::move(gateway_opts)};
+  gateway_server gateways{io,
+                          sys,
+                          registry,
+                          std::move(credentials),
+                          std::move(gateway_opts),
+                          mon.metrics};
   admin_links links;
   links.registry = registry;
   links.disconnect_gateway = [&gateways](const std::string& id) {
@@ -115,6 +129,18 @@ int serve(facilityd_config& cfg, gateway_options gateway_opts,
                             << cfg.admin_host << ":" << cfg.admin_port
                             << " (admin): " << e.code().message());
     return 1;
+  }
+  http_endpoint monitor{cfg.metrics_endpoint(), mon.metrics,
+                        [health = mon.health] { return health->check(); }};
+  if (cfg.metrics_port != 0) {
+    try {
+      monitor.start();
+    } catch (const std::exception& e) {
+      LOG_ERROR("server", "cannot listen on " << cfg.metrics_host << ":"
+                                              << cfg.metrics_port
+                                              << " (metrics): " << e.what());
+      return 1;
+    }
   }
   if (demo) {
     std::cout << demo_instructions(*demo, gateways.local_endpoint().port(),
@@ -234,6 +260,12 @@ int run(facilityd_config& cfg, gateway_options gateway_opts) {
     return 1;
   }
 
+  monitoring mon;
+  mon.metrics = std::make_shared<server_metrics>();
+  mon.health = std::make_shared<db_health>(
+      opts, db_health_options{},
+      [m = mon.metrics](const health_report& r) { m->db_up(r.reachable); });
+
   caf::actor_system sys{cfg};
   admin_context admin;
   admin.db = opts;
@@ -246,7 +278,10 @@ int run(facilityd_config& cfg, gateway_options gateway_opts) {
   for (const auto& f : rec->w.facilities)
     admin.facility_ids[f.name] = f.id;
   admin.watchers = std::make_shared<std::atomic<int>>(0);
+  admin.health = mon.health;
   auto actor_opts = cfg.actor_options();
+  actor_opts.pool.metrics = mon.metrics;
+  actor_opts.facility.metrics = mon.metrics;
   actor_opts.facility.watchers = admin.watchers;
   auto service = spawn_admin_service(sys, std::move(admin));
   actor_opts.facility.events = service;
@@ -254,8 +289,9 @@ int run(facilityd_config& cfg, gateway_options gateway_opts) {
       sys, std::move(rec->w), [opts] { return make_pg_store(opts); },
       actor_opts);
   auto deadline = std::chrono::steady_clock::time_point::max();
-  auto status = serve(cfg, std::move(gateway_opts), sys, registry, service,
-                      std::move(credentials), admin_token, *demo, deadline);
+  auto status =
+      serve(cfg, std::move(gateway_opts), sys, registry, service,
+            std::move(credentials), admin_token, *demo, mon, deadline);
   if (deadline != std::chrono::steady_clock::time_point::max())
     exit_if_not_stopped_by(deadline);
   caf::anon_send_exit(service, caf::exit_reason::user_shutdown);

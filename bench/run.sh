@@ -422,6 +422,10 @@ start_facilityd() {
     extra=(--admin.host=127.0.0.1 --admin.port=0
       --admin.token-file="$WORK/admin-token")
   fi
+  # Nobody scrapes it here; 0 turns the metrics endpoint off.
+  if [[ $("$FACILITYD" --help 2>&1 || true) == *--metrics.port=* ]]; then
+    extra+=(--metrics.port=0)
+  fi
   start=$(date +%s%N)
   (cd "$WORK" && exec "$FACILITYD" \
     --db.dsn="options='-c search_path=$schema'" \

@@ -340,6 +340,13 @@ const std::vector<entry>& entries() {
         {},
         {}},
        build_status},
+      {{"health",
+        "",
+        "whether facilityd reaches its database",
+        "Exits with status 1 when it does not.",
+        {},
+        {}},
+       build_status},
       {{"facilities",
         "",
         "every facility: open or closed, who is inside",
@@ -642,8 +649,8 @@ std::string overview() {
       "  -h, --help         this text\n"
       "\n"
       "Exit status: 0 done, 1 the server said no (or verify found a\n"
-      "difference), 2 the command line is wrong, 3 facilityd cannot be\n"
-      "reached or refused the token.\n";
+      "difference, or health an unreachable database), 2 the command line\n"
+      "is wrong, 3 facilityd cannot be reached or refused the token.\n";
   return out;
 }
 

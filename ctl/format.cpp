@@ -88,10 +88,13 @@ std::string status_text(const invocation&, const json& r) {
   std::string up = at(r, "uptime_s").is_number()
                        ? duration_text(at(r, "uptime_s").get<int64_t>())
                        : "-";
+  std::string database = text_of(at(r, "database"));
+  if (at(r, "database_error").is_string())
+    database += " (" + at(r, "database_error").get<std::string>() + ")";
   std::vector<std::vector<std::string>> rows{
       {"version", text_of(at(r, "version"))},
       {"uptime", up},
-      {"database", text_of(at(r, "database"))},
+      {"database", database},
       {"gateways connected", text_of(at(r, "gateways_connected"))},
       {"scans per second", text_of(at(r, "scans_per_second"))},
       {"p99 scan time", p99},
@@ -100,6 +103,19 @@ std::string status_text(const invocation&, const json& r) {
   // A table without a header: the titles are the first column.
   std::string table = format_table({{""}, {""}}, rows);
   return table.substr(table.find('\n') + 1);
+}
+
+std::string health_text(const invocation&, const json& r) {
+  if (text_of(at(r, "database")) == "reachable") {
+    std::string rtt =
+        at(r, "round_trip_ms").is_number()
+            ? " (round trip " + text_of(at(r, "round_trip_ms")) + " ms)"
+            : "";
+    return "The database is reachable" + rtt + ".\n";
+  }
+  auto why = at(r, "error");
+  return "The database is unreachable" +
+         (why.is_string() ? ": " + why.get<std::string>() : "") + ".\n";
 }
 
 std::string facilities_text(const invocation&, const json& r) {
@@ -326,6 +342,7 @@ using formatter = std::function<std::string(const invocation&, const json&)>;
 const std::map<std::string, formatter>& formatters() {
   static const std::map<std::string, formatter> all{
       {"status", status_text},
+      {"health", health_text},
       {"facilities", facilities_text},
       {"who", who_text},
       {"where", where_text},

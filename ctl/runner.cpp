@@ -87,6 +87,10 @@ int print_result(const invocation& inv, const json& result, bool as_json,
       result.is_object() ? result.value("differences", json{}) : json{};
   if (inv.command == "verify" && diffs.is_array() && !diffs.empty())
     return exit_refused;
+  // health answers yes when it could ask; the answer may be no.
+  if (inv.command == "health" && result.is_object() &&
+      result.value("database", std::string{}) != "reachable")
+    return exit_refused;
   return exit_ok;
 }
 

@@ -202,6 +202,23 @@ json facility_summary(const facility_state& f) {
 // -- reading
 // --------------------------------------------------------------------
 
+// The database's health as health reports it (and status in part):
+// {"database": "reachable"|"unreachable", "error"?, "round_trip_ms"?}. The
+// check blocks, so it runs on the service's database worker, which has a thread
+// of its own.
+admin_job health_job(std::shared_ptr<db_health> health) {
+  return [health](admin_store& a, store&) -> caf::expected<json> {
+    if (!health)
+      return json{{"database", a.reachable() ? "reachable" : "unreachable"}};
+    auto r = health->check();
+    if (!r.reachable)
+      return json{{"database", "unreachable"}, {"error", r.error}};
+    return json{
+        {"database", "reachable"},
+        {"round_trip_ms", static_cast<double>(r.round_trip.count()) / 1000.0}};
+  };
+}
+
 void cmd_status(self_pointer self, json_promise rp) {
   auto& st = self->state;
   auto out =
@@ -210,13 +227,12 @@ void cmd_status(self_pointer self, json_promise rp) {
   out["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::steady_clock::now() - st.started)
                         .count();
-  admin_job ping = [](admin_store& a, store&) -> caf::expected<json> {
-    return json(a.reachable());
-  };
-  self->request(st.db, db_timeout, run_atom::value, ping)
+  self->request(st.db, db_timeout, run_atom::value, health_job(st.ctx.health))
       .then(
-          [=](json& up) mutable {
-            out["database"] = up.get<bool>() ? "reachable" : "unreachable";
+          [=](json& health) mutable {
+            out["database"] = health["database"];
+            if (health.contains("error"))
+              out["database_error"] = health["error"];
             collect_states(
                 self,
                 [=](std::vector<facility_state> all) mutable {
@@ -228,6 +244,18 @@ void cmd_status(self_pointer self, json_promise rp) {
                   rp.deliver(out);
                 },
                 rp);
+          },
+          [rp](caf::error& e) mutable { rp.deliver(e); });
+}
+
+void cmd_health(self_pointer self, json_promise rp) {
+  auto& st = self->state;
+  self->request(st.db, db_timeout, run_atom::value, health_job(st.ctx.health))
+      .then(
+          [rp](json& health) mutable {
+            health["status"] =
+                health["database"] == "reachable" ? "ok" : "unavailable";
+            rp.deliver(std::move(health));
           },
           [rp](caf::error& e) mutable { rp.deliver(e); });
 }
@@ -877,6 +905,7 @@ void dispatch(self_pointer self, const std::string& user, const json& req,
   const json& args =
       req.contains("args") && req["args"].is_object() ? req["args"] : no_args;
   if (cmd == "status") return cmd_status(self, rp);
+  if (cmd == "health") return cmd_health(self, rp);
   if (cmd == "facilities") return cmd_facilities(self, rp);
   if (cmd == "readers") return cmd_readers(self, rp);
   if (cmd == "who") return cmd_who(self, args, rp);

@@ -14,6 +14,7 @@
 
 #include "actors/messages.hpp"
 #include "net/gateway_server.hpp"
+#include "persistence/db_health.hpp"
 #include "persistence/store.hpp"
 
 namespace facilityd {
@@ -45,6 +46,10 @@ struct admin_context {
   gateway_credentials::table gateway_tokens;
   /// Facility actors send scan events while this is above zero.
   std::shared_ptr<std::atomic<int>> watchers;
+  /// The database health check that status and health report (the one
+  /// /health answers with); none: a SELECT 1 on the service's own
+  /// connection.
+  std::shared_ptr<db_health> health;
   std::string version;
 };
 

@@ -65,7 +65,9 @@ class reply_channel {
   reply_channel(executor strand, std::weak_ptr<gateway_session> s)
       : strand_(std::move(strand)), session_(std::move(s)) {}
 
-  void deliver(uint64_t seq, caf::expected<scan_reply> r);
+  /// `received`: when the scan's line was read (steady clock, in its own
+  /// ticks), carried along for the answer's latency.
+  void deliver(uint64_t seq, int64_t received, caf::expected<scan_reply> r);
 
   void close() {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -86,7 +88,7 @@ caf::behavior scan_bridge(caf::event_based_actor* self, registry_actor registry,
                           caf::timespan timeout,
                           std::shared_ptr<scan_stats> stats) {
   return {
-      [=](scan_atom, scan_request& s) {
+      [=](scan_atom, scan_request& s, int64_t received) {
         auto seq = s.seq;
         auto sent = std::chrono::steady_clock::now();
         self->request(registry, timeout, scan_atom::value, std::move(s))
@@ -95,9 +97,11 @@ caf::behavior scan_bridge(caf::event_based_actor* self, registry_actor registry,
                   stats->record(
                       std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - sent));
-                  channel->deliver(seq, std::move(r));
+                  channel->deliver(seq, received, std::move(r));
                 },
-                [=](caf::error& e) { channel->deliver(seq, std::move(e)); });
+                [=](caf::error& e) {
+                  channel->deliver(seq, received, std::move(e));
+                });
       },
   };
 }
@@ -113,6 +117,16 @@ err_code protocol_code(const caf::error& e) {
     default:
       return err_code::unavailable;
   }
+}
+
+// Counts a failed scan under the code it failed with; a request the
+// bridge gave up waiting for is CAF's timeout, not one of ours.
+void count_failure(server_metrics& m, const caf::error& e) {
+  if (e.category() == caf::atom("system") &&
+      e.code() == static_cast<uint8_t>(caf::sec::request_timeout))
+    m.scan_timed_out();
+  else
+    m.scan_failed(errc_of(e));
 }
 
 std::atomic<uint64_t> next_connection_id{1};
@@ -178,12 +192,21 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     }
   }
 
-  void on_reply(uint64_t seq, caf::expected<scan_reply> r) {
+  void on_reply(uint64_t seq, int64_t received, caf::expected<scan_reply> r) {
     --inflight_;
     if (r)
       send(format_ack(seq, *r));
     else
       on_failure(seq, r.error());
+    if (auto* m = server_.metrics()) {
+      if (r)
+        m->scan_answered(r->result, r->replayed);
+      else
+        count_failure(*m, r.error());
+      using clock = std::chrono::steady_clock;
+      m->scan_acknowledged(clock::now() -
+                           clock::time_point{clock::duration{received}});
+    }
     maybe_finish();
   }
 
@@ -347,6 +370,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
         scan_bridge, server_.registry(), channel_,
         caf::timespan{server_.options().scan_timeout}, server_.stats());
     server_.claim(gateway_, shared_from_this());
+    if (auto* m = server_.metrics()) m->gateway_logged_in();
     LOG_INFO("gateway", label() << " authenticated");
     send(format_welcome(server_.options().server_name));
     arm_timer(server_.options().idle_timeout);
@@ -358,20 +382,25 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
 
   void on_command(const scan_cmd& c) {
     malformed_in_a_row_ = 0;
+    auto* m = server_.metrics();
     if (draining_ || server_.stopping()) {
       send(format_err(c.seq, err_code::shutting_down,
                       "server shutting down, send again later"));
+      if (m) m->scan_failed(errc::shutting_down);
       return;
     }
     if (inflight_ >= server_.options().max_inflight) {
       send(format_err(c.seq, err_code::busy, "too many scans in flight"));
+      if (m) m->scan_failed(errc::busy);
       return;
     }
     ++inflight_;
     LOG_DEBUG("gateway", label() << " SCAN " << c.seq << " " << c.reader << " "
                                  << c.badge);
+    int64_t received =
+        std::chrono::steady_clock::now().time_since_epoch().count();
     caf::anon_send(bridge_, scan_atom::value,
-                   scan_request{gateway_, c.seq, c.reader, c.badge});
+                   scan_request{gateway_, c.seq, c.reader, c.badge}, received);
   }
 
   void on_command(const ping_cmd& c) {
@@ -472,7 +501,10 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     if (channel_) channel_->close();
     if (bridge_) caf::anon_send_exit(bridge_, caf::exit_reason::user_shutdown);
     bridge_ = nullptr;
-    if (!gateway_.empty()) server_.release(gateway_, this);
+    if (!gateway_.empty()) {
+      server_.release(gateway_, this);
+      if (auto* m = server_.metrics()) m->gateway_left();
+    }
     server_.session_closed();
   }
 
@@ -562,13 +594,14 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   caf::actor bridge_;
 };
 
-void reply_channel::deliver(uint64_t seq, caf::expected<scan_reply> r) {
+void reply_channel::deliver(uint64_t seq, int64_t received,
+                            caf::expected<scan_reply> r) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (!open_) return;
   auto s = session_.lock();
   if (!s) return;
-  asio::post(strand_, [s, seq, r = std::move(r)]() mutable {
-    s->on_reply(seq, std::move(r));
+  asio::post(strand_, [s, seq, received, r = std::move(r)]() mutable {
+    s->on_reply(seq, received, std::move(r));
   });
 }
 
@@ -578,7 +611,8 @@ void reply_channel::deliver(uint64_t seq, caf::expected<scan_reply> r) {
 gateway_server::gateway_server(boost::asio::io_context& io,
                                caf::actor_system& sys, registry_actor registry,
                                std::shared_ptr<gateway_credentials> credentials,
-                               gateway_options opts)
+                               gateway_options opts,
+                               std::shared_ptr<server_metrics> metrics)
     : io_(io),
       sys_(sys),
       registry_(std::move(registry)),
@@ -586,7 +620,8 @@ gateway_server::gateway_server(boost::asio::io_context& io,
       opts_(std::move(opts)),
       acceptor_(asio::make_strand(io)),
       accept_timer_(acceptor_.get_executor()),
-      grace_timer_(io) {}
+      grace_timer_(io),
+      metrics_(std::move(metrics)) {}
 
 gateway_server::~gateway_server() {
   if (spare_fd_ >= 0) ::close(spare_fd_);
@@ -631,6 +666,7 @@ void gateway_server::accept() {
           return;
         } else {
           ++sessions_;
+          if (metrics_) metrics_->connection_opened();
           auto s = std::make_shared<gateway_session>(
               *this, opts_.tls ? gateway_stream{std::move(socket), *opts_.tls}
                                : gateway_stream{std::move(socket)});
@@ -735,6 +771,7 @@ void gateway_server::session_closed() {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     --sessions_;
+    if (metrics_) metrics_->connection_closed();
     // Forget sessions that have ended so the list does not grow forever.
     std::erase_if(all_, [](const auto& w) { return w.expired(); });
     if (stopping_ && sessions_ == 0) done = std::exchange(on_drained_, {});

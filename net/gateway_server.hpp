@@ -12,6 +12,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/messages.hpp"
+#include "metrics/metrics.hpp"
 #include "net/asio.hpp"
 #include "util/scan_stats.hpp"
 
@@ -78,10 +79,13 @@ class gateway_session;
 /// connection sends each scan and posts the answer back to the strand.
 class gateway_server {
  public:
+  /// `metrics`, if given, hears of every connection and every scan's
+  /// answer.
   gateway_server(boost::asio::io_context& io, caf::actor_system& sys,
                  registry_actor registry,
                  std::shared_ptr<gateway_credentials> credentials,
-                 gateway_options opts);
+                 gateway_options opts,
+                 std::shared_ptr<server_metrics> metrics = nullptr);
   ~gateway_server();
 
   /// Binds and starts accepting. Throws boost::system::system_error when
@@ -111,6 +115,8 @@ class gateway_server {
   const registry_actor& registry() const { return registry_; }
   bool stopping() const { return stopping_.load(); }
   const std::shared_ptr<scan_stats>& stats() const { return stats_; }
+  /// Null when the server runs without metrics.
+  server_metrics* metrics() const { return metrics_.get(); }
 
   /// Whether logins from `address` are refused for now; thread-safe.
   bool login_blocked(const std::string& address);
@@ -135,6 +141,7 @@ class gateway_server {
   boost::asio::steady_timer grace_timer_;
   std::atomic<size_t> sessions_{0};
   std::shared_ptr<scan_stats> stats_ = std::make_shared<scan_stats>();
+  std::shared_ptr<server_metrics> metrics_;
   // Held open so that, when the process runs out of file descriptors, one
   // can be freed to accept a waiting connection and tell it so.
   int spare_fd_ = -1;

@@ -8,6 +8,7 @@ readonly PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev libpq-dev libboost-dev libboost-system-dev
   doctest-dev libssl-dev nlohmann-json3-dev libedit-dev
+  prometheus-cpp-dev libcivetweb-dev
   postgresql postgresql-contrib
   netcat-openbsd procps clang-format git openssl
 )

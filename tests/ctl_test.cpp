@@ -136,7 +136,7 @@ TEST_CASE("help needs no server and names every command") {
   ctl_env env;
   auto r = run_ctl_raw(env, {"help"});
   CHECK(r.status == 0);
-  for (auto c : {"status", "who <facility>", "participant add",
+  for (auto c : {"status", "health", "who <facility>", "participant add",
                  "gateway rotate-token", "import participants", "verify"})
     CHECK_MESSAGE(has(r.out, c), c);
   auto h = run_ctl_raw(env, {"help", "history"});
@@ -192,6 +192,47 @@ TEST_CASE("status reports the server and its database") {
   CHECK(parsed["database"] == "reachable");
   CHECK(parsed["facilities"] == 2);
   CHECK(parsed.contains("uptime_s"));
+}
+
+TEST_CASE("health says the database is reachable and exits 0") {
+  fixture f;
+  auto r = f.ctl({"health"});
+  CHECK(r.status == 0);
+  CHECK(has(r.out, "The database is reachable"));
+  auto j = f.ctl({"health", "--json"});
+  CHECK(j.status == 0);
+  auto parsed = json::parse(j.out);
+  CHECK(parsed["status"] == "ok");
+  CHECK(parsed["database"] == "reachable");
+  CHECK(parsed["round_trip_ms"].is_number());
+}
+
+TEST_CASE("a facility's metrics follow its renames and go with it") {
+  fixture f;
+  auto series = [&](const std::string& name, const std::string& id) {
+    return "facilityd_open_visits{facility=\"" + name + "\",facility_id=\"" +
+           id + "\"}";
+  };
+  auto metrics = [&] {
+    auto r = http_get(f.server.metrics_port(), "/metrics");
+    REQUIRE(r.status == 200);
+    return r.body;
+  };
+  auto added = f.ctl({"facility", "add", "annex", "--json"});
+  REQUIRE(added.status == 0);
+  auto annex = id(json::parse(added.out)["facility"]["id"].get<int64_t>());
+  CHECK(metric(metrics(), series("annex", annex)) == 0);
+
+  REQUIRE(f.ctl({"facility", "edit", "annex", "--name", "wing"}).status == 0);
+  auto text = metrics();
+  CHECK_FALSE(metric(text, series("annex", annex)));
+  CHECK(metric(text, series("wing", annex)) == 0);
+
+  REQUIRE(f.ctl({"facility", "remove", "wing"}).status == 0);
+  text = metrics();
+  CHECK(text.find("facility_id=\"" + annex + "\"") == std::string::npos);
+  // The others stay.
+  CHECK(metric(text, series("lab", id(f.w.lab))) == 0);
 }
 
 TEST_CASE("a wrong or missing token is exit status 3 and says where") {

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace facilityd::test {
 
@@ -81,6 +82,44 @@ server_process::server_process(const test_db& db,
     }
   }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  try {
+    start(args, extra_args);
+  } catch (...) {
+    // No destructor runs for a constructor that throws.
+    if (running()) kill9();
+    ::unlink(log_path_.c_str());
+    if (!admin_dir_.empty()) {
+      ::unlink(admin_token_file_.c_str());
+      ::rmdir(admin_dir_.c_str());
+    }
+    throw;
+  }
+}
+
+void server_process::start(const std::vector<std::string>& args,
+                           const std::vector<std::string>& extra_args) {
+  if (auto given = arg_value(extra_args, "--metrics.port")) {
+    metrics_port_ = static_cast<uint16_t>(std::stoi(*given));
+    if (!launch(args, false))
+      throw std::runtime_error("facilityd did not start:\n" + log());
+    return;
+  }
+  for (int attempt = 0;; ++attempt) {
+    metrics_port_ = free_port();
+    auto with_port = args;
+    with_port.push_back("--metrics.port=" + std::to_string(metrics_port_));
+    if (launch(with_port, true)) return;
+    if (attempt == 4)
+      throw std::runtime_error("no free port for the metrics endpoint:\n" +
+                               log());
+  }
+}
+
+bool server_process::launch(const std::vector<std::string>& launch_args,
+                            bool picked_metrics_port) {
+  auto args = launch_args;
+  if (::truncate(log_path_.c_str(), 0) != 0)
+    throw std::runtime_error("cannot reset the log file");
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -98,10 +137,17 @@ server_process::server_process(const test_db& db,
     throw std::runtime_error("facilityd did not start:\n" + log());
   port_ = logged_port(log(), "gateway");
   if (port_ == 0) throw std::runtime_error("no port in the log:\n" + log());
-  if (!has_admin_endpoint()) return;
-  if (!wait_for_log("admin: listening on", seconds{20}))
-    throw std::runtime_error("no admin endpoint in the log:\n" + log());
-  admin_port_ = logged_port(log(), "admin");
+  if (has_admin_endpoint()) {
+    if (!wait_for_log("admin: listening on", seconds{20}))
+      throw std::runtime_error("no admin endpoint in the log:\n" + log());
+    admin_port_ = logged_port(log(), "admin");
+  }
+  if (metrics_port_ == 0) return true;
+  if (wait_for_log("metrics: listening on", seconds{20})) return true;
+  if (picked_metrics_port && !running() &&
+      log().find("(metrics)") != std::string::npos)
+    return false;
+  throw std::runtime_error("no metrics endpoint in the log:\n" + log());
 }
 
 server_process::~server_process() {
@@ -435,6 +481,24 @@ std::optional<std::string> gateway_client::line(milliseconds timeout) {
   }
 }
 
+long gateway_client::receive(std::string& out, milliseconds timeout) {
+  if (!pending_.empty()) {
+    out += std::exchange(pending_, {});
+    return static_cast<long>(out.size());
+  }
+  if (eof_ || fd_ < 0) return 0;
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -1;
+  char buf[4096];
+  auto n = ::recv(fd_, buf, sizeof(buf), 0);
+  if (n <= 0) {
+    eof_ = true;
+    return 0;
+  }
+  out.append(buf, static_cast<size_t>(n));
+  return n;
+}
+
 bool gateway_client::closed_by_server(milliseconds timeout) {
   auto deadline = steady_clock::now() + timeout;
   while (!eof_) {
@@ -454,6 +518,64 @@ std::string gateway_client::login(const std::string& gateway,
   if (!welcome || welcome->rfind("WELCOME 1 ", 0) != 0)
     throw std::runtime_error("login failed: " + welcome.value_or("(nothing)"));
   return *welcome;
+}
+
+// -- HTTP
+// -----------------------------------------------------------------------
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    throw std::runtime_error("socket: " + std::string{strerror(errno)});
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("no free port: " + std::string{strerror(errno)});
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+http_response http_raw(uint16_t port, const std::string& request,
+                       milliseconds timeout) {
+  http_response out;
+  auto deadline = steady_clock::now() + timeout;
+  gateway_client conn{port};
+  if (!conn.send_within(request, timeout)) return out;
+  std::string raw;
+  for (;;) {
+    auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+    if (left.count() <= 0) return out;
+    auto n = conn.receive(raw, left);
+    if (n < 0) return out;
+    if (n == 0) break;
+  }
+  auto end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) return out;
+  out.status = std::stoi(raw.substr(9, 3));
+  out.headers = raw.substr(0, end);
+  out.body = raw.substr(end + 4);
+  return out;
+}
+
+http_response http_get(uint16_t port, const std::string& path) {
+  return http_raw(port, "GET " + path +
+                            " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            "Connection: close\r\n\r\n");
+}
+
+std::optional<double> metric(const std::string& text, const std::string& key) {
+  std::istringstream in{text};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 &&
+        line[key.size()] == ' ')
+      return std::stod(line.substr(key.size() + 1));
+  return std::nullopt;
 }
 
 // -- expectations

@@ -22,6 +22,10 @@ namespace facilityd::test {
 /// port the system picks too, with its token in a file of its own that the
 /// server creates (unless `extra_args` set --admin.port or
 /// --admin.token-file themselves).
+///
+/// Its metrics endpoint listens on 127.0.0.1 at a free port picked here
+/// (port 0 turns that endpoint off), unless `extra_args` set
+/// --metrics.port.
 class server_process {
  public:
   explicit server_process(const test_db& db,
@@ -34,6 +38,9 @@ class server_process {
 
   /// The admin endpoint's port; 0 when the binary has none.
   uint16_t admin_port() const { return admin_port_; }
+
+  /// The metrics endpoint's port; 0 when it is off.
+  uint16_t metrics_port() const { return metrics_port_; }
 
   /// The file the admin token is in; empty when the binary has no admin
   /// endpoint.
@@ -62,9 +69,17 @@ class server_process {
   bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout);
 
  private:
+  void start(const std::vector<std::string>& args,
+             const std::vector<std::string>& extra_args);
+  // Starts the binary with `args`; false when it exited because the
+  // metrics port was taken meanwhile (picking a port and the server
+  // binding it are not one step).
+  bool launch(const std::vector<std::string>& args, bool picked_metrics_port);
+
   int pid_ = -1;
   uint16_t port_ = 0;
   uint16_t admin_port_ = 0;
+  uint16_t metrics_port_ = 0;
   std::string log_path_;
   std::string admin_dir_;  // ours to remove; holds the token file
   std::string admin_token_file_;
@@ -118,6 +133,11 @@ class gateway_client {
   std::optional<std::string> line(
       std::chrono::milliseconds timeout = std::chrono::seconds{10});
 
+  /// Appends what arrives within `timeout` to `out`, lines or not: the
+  /// number of bytes, 0 once the server closed the connection, -1 when
+  /// nothing came in time.
+  long receive(std::string& out, std::chrono::milliseconds timeout);
+
   /// True when the server closes the connection within `timeout` (any
   /// lines still arriving before the close are skipped).
   bool closed_by_server(
@@ -151,6 +171,30 @@ class gateway_client {
   ssl_ctx_st* tls_ctx_ = nullptr;  // both set over TLS only
   ssl_st* tls_ = nullptr;
 };
+
+/// A free TCP port on 127.0.0.1, as the system hands them out; free when
+/// asked, which a moment later it may no longer be.
+uint16_t free_port();
+
+/// The answer to one HTTP request.
+struct http_response {
+  int status = 0;  // 0: no answer
+  std::string headers;
+  std::string body;
+};
+
+/// Sends `request` as it is to 127.0.0.1:`port` and reads the answer until
+/// the server closes the connection, for at most `timeout`.
+http_response http_raw(uint16_t port, const std::string& request,
+                       std::chrono::milliseconds timeout = std::chrono::seconds{
+                           10});
+
+/// GET `path` (HTTP/1.1, Connection: close).
+http_response http_get(uint16_t port, const std::string& path);
+
+/// The value of the sample `key` ("name" or "name{labels}", as the text
+/// format writes it) in a Prometheus text exposition; nothing if absent.
+std::optional<double> metric(const std::string& text, const std::string& key);
 
 /// The ACK line that the row of scan (gateway, seq) in `db` calls for,
 /// built from the database alone: outcome, visit, closed count and the

@@ -36,17 +36,18 @@ pg_connection connect(const std::string& dsn) {
 
 }  // namespace
 
-test_db::test_db() {
+test_db::test_db() : test_db(base_dsn()) {}
+
+test_db::test_db(std::string base) : base_(std::move(base)) {
   schema_ = "test_" + std::to_string(::getpid()) + "_" +
             std::to_string(++schema_counter);
-  auto admin =
-      connect(base_dsn() + " options='-c client_min_messages=warning'");
+  auto admin = connect(base_ + " options='-c client_min_messages=warning'");
   auto create =
       "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE; CREATE SCHEMA " + schema_;
   if (auto r = admin.exec(create.c_str()); !r) fail(describe(r.error()));
   // The application name marks this test's connections, so that
   // kill_other_connections() leaves tests running in parallel alone.
-  dsn_ = base_dsn() + " options='-c search_path=" + schema_ +
+  dsn_ = base_ + " options='-c search_path=" + schema_ +
          " -c client_min_messages=warning' application_name=" + schema_;
   conn_.emplace(connect(dsn_));
   if (auto applied = apply_migrations(*conn_); !applied)
@@ -56,8 +57,7 @@ test_db::test_db() {
 test_db::~test_db() {
   conn_.reset();
   try {
-    auto admin =
-        connect(base_dsn() + " options='-c client_min_messages=warning'");
+    auto admin = connect(base_ + " options='-c client_min_messages=warning'");
     auto drop = "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE";
     (void)admin.exec(drop.c_str());
   } catch (...) {

@@ -17,6 +17,8 @@ namespace facilityd::test {
 class test_db {
  public:
   test_db();
+  /// On the database `base_dsn` names instead (key=value form).
+  explicit test_db(std::string base_dsn);
   ~test_db();
   test_db(const test_db&) = delete;
   test_db& operator=(const test_db&) = delete;
@@ -65,6 +67,7 @@ class test_db {
   pg_connection& conn() { return *conn_; }
 
  private:
+  std::string base_;
   std::string schema_;
   std::string dsn_;
   std::optional<pg_connection> conn_;
