@@ -71,9 +71,10 @@ void reread(self_pointer self, Next next, Fail fail) {
   self->request(st.db, st.opts.db_timeout, load_atom::value, st.facility->id)
       .await(
           [self, next](facility_state& fresh) mutable {
-            LOG_INFO("facility", facility_label(self->state)
-                                     << " re-read from the database at version "
-                                     << fresh.version);
+            LOG_INFO_LIMITED("facility",
+                             facility_label(self->state)
+                                 << " re-read from the database at version "
+                                 << fresh.version);
             self->state.facility = std::move(fresh);
             self->state.stale = false;
             report_visits(self->state);

@@ -50,8 +50,7 @@ facilityd_child::facilityd_child(std::string binary, std::string dsn,
     args_.push_back("--admin.token-file=" + dir_ + "/admin-token");
   }
   // Nobody scrapes the server under test; 0 turns the endpoint off.
-  if (has_option(binary_, "metrics.port"))
-    args_.push_back("--metrics.port=0");
+  if (has_option(binary_, "metrics.port")) args_.push_back("--metrics.port=0");
   args_.insert(args_.end(), extra_args.begin(), extra_args.end());
   std::ofstream{log_path_, std::ios::trunc};
 }

@@ -210,10 +210,10 @@ class admin_session : public std::enable_shared_from_this<admin_session> {
     bool ok = req.value("cmd", "") == "auth" &&
               token_matches(hash_token(server_.options().token), token);
     if (!ok) {
-      LOG_WARNING("admin",
-                  "login refused: " << (req.value("cmd", "") == "auth"
-                                            ? "wrong token"
-                                            : "no auth request first"));
+      LOG_WARNING_LIMITED("admin",
+                          "login refused: " << (req.value("cmd", "") == "auth"
+                                                    ? "wrong token"
+                                                    : "no auth request first"));
       return refuse(
           id, req.value("cmd", "") == "auth" ? "auth_failed" : "auth_required",
           "log in with the admin token first");

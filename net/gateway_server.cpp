@@ -227,10 +227,11 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     error_code ec;
     auto peer = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_address_ = peer.address().to_string();
-    LOG_INFO("gateway", label() << " connected from "
-                                << (ec ? std::string{"?"}
-                                       : peer.address().to_string() + ":" +
-                                             std::to_string(peer.port())));
+    LOG_INFO_LIMITED("gateway", label()
+                                    << " connected from "
+                                    << (ec ? std::string{"?"}
+                                           : peer.address().to_string() + ":" +
+                                                 std::to_string(peer.port())));
     stream_.socket().set_option(tcp::no_delay{true}, ec);
     last_activity_ = std::chrono::steady_clock::now();
     arm_timer(server_.options().hello_timeout);
@@ -339,12 +340,13 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
       // The id is logged only if it is one: a gateway that swapped id and
       // token would otherwise write its token into the log.
       if (server_.credentials().knows(hello->gateway))
-        LOG_WARNING("gateway", label() << " authentication failed: wrong "
-                                          "token for gateway '"
-                                       << hello->gateway << "'");
+        LOG_WARNING_LIMITED("gateway", label()
+                                           << " authentication failed: wrong "
+                                              "token for gateway '"
+                                           << hello->gateway << "'");
       else
-        LOG_WARNING("gateway",
-                    label() << " authentication failed: unknown gateway id");
+        LOG_WARNING_LIMITED(
+            "gateway", label() << " authentication failed: unknown gateway id");
       server_.login_failed(peer_address_);
       send(format_err(std::nullopt, err_code::auth_failed,
                       "unknown gateway or wrong token"));
@@ -371,7 +373,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
         caf::timespan{server_.options().scan_timeout}, server_.stats());
     server_.claim(gateway_, shared_from_this());
     if (auto* m = server_.metrics()) m->gateway_logged_in();
-    LOG_INFO("gateway", label() << " authenticated");
+    LOG_INFO_LIMITED("gateway", label() << " authenticated");
     send(format_welcome(server_.options().server_name));
     arm_timer(server_.options().idle_timeout);
   }
@@ -495,7 +497,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   void close(const std::string& reason) {
     if (phase_ == phase::closed) return;
     phase_ = phase::closed;
-    LOG_INFO("gateway", label() << " disconnected: " << reason);
+    LOG_INFO_LIMITED("gateway", label() << " disconnected: " << reason);
     timer_.cancel();
     end_stream();
     if (channel_) channel_->close();
@@ -658,7 +660,7 @@ void gateway_server::accept() {
             accept();
             return;
           }
-          LOG_WARNING("gateway", "accept failed: " << ec.message());
+          LOG_WARNING_LIMITED("gateway", "accept failed: " << ec.message());
           accept_timer_.expires_after(std::chrono::milliseconds{100});
           accept_timer_.async_wait([this](error_code e) {
             if (!e && !stopping_) accept();
@@ -684,15 +686,13 @@ void gateway_server::refuse_one_without_descriptors() {
   // Free the spare descriptor, take the waiting connection with it, say
   // why it cannot be served, and take the spare back. The warning is
   // rate-limited: under a flood it would repeat for every connection.
-  using namespace std::chrono;
-  auto now = steady_clock::now();
-  if (now - last_fd_warning_ > seconds{10}) {
-    last_fd_warning_ = now;
+  static log_limiter warnings{1, std::chrono::seconds{10}};
+  uint64_t held_back = 0;
+  if (warnings.allow(log_limiter::clock::now(), held_back))
     LOG_WARNING("gateway",
                 "out of file descriptors: refusing connections "
                 "(raise the open files limit or lower "
                 "gateway.max-connections)");
-  }
   if (spare_fd_ >= 0) ::close(spare_fd_);
   int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
   if (fd >= 0) {
@@ -743,9 +743,10 @@ void gateway_server::login_failed(const std::string& address) {
   if (entry.count == 0 || now - entry.since > std::chrono::minutes{1})
     entry = {now, 0};
   if (++entry.count == opts_.max_login_failures)
-    LOG_WARNING("gateway", "address " << address << " failed " << entry.count
-                                      << " logins within a minute; its "
-                                         "logins are refused for a while");
+    LOG_WARNING_LIMITED("gateway", "address "
+                                       << address << " failed " << entry.count
+                                       << " logins within a minute; its "
+                                          "logins are refused for a while");
 }
 
 void gateway_server::disconnect(const std::string& id) {

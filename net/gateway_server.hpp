@@ -145,7 +145,6 @@ class gateway_server {
   // Held open so that, when the process runs out of file descriptors, one
   // can be freed to accept a waiting connection and tell it so.
   int spare_fd_ = -1;
-  std::chrono::steady_clock::time_point last_fd_warning_{};  // acceptor
   std::atomic<bool> stopping_{false};
 
   std::mutex mtx_;  // guards what follows

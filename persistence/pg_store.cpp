@@ -268,7 +268,7 @@ class pg_store final : public store {
   // Drops a broken connection so that the next call reconnects.
   caf::error failed(caf::error e) {
     if (conn_ && !conn_->ok()) {
-      LOG_WARNING("db", "connection lost: " << describe(e));
+      LOG_WARNING_LIMITED("db", "connection lost: " << describe(e));
       conn_.reset();
     }
     return e;

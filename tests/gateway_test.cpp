@@ -840,3 +840,28 @@ TEST_CASE("a mistyped admin request is refused and the admin side lives on") {
   CHECK(f.db.count("SELECT count(*) FROM admin_audit WHERE action ="
                    " 'participant.add'") == 1);
 }
+
+TEST_CASE("a storm of connections logs a few lines, not one per connection") {
+  fixture f;
+  server_process server{f.db, {"--gateway.max-login-failures=1000"}};
+  for (int i = 0; i < 60; ++i) {
+    gateway_client c{server.port()};
+    c.send("HELLO gw-1 wrong-token\n");
+    CHECK(c.closed_by_server());
+  }
+  // Each kind of line is let through 20 times in 10 s, counted from its
+  // first, and the storm takes well under that.
+  gateway_client gw{server.port()};
+  CHECK_NOTHROW(gw.login("gw-1", token));
+  auto log = server.log();
+  auto lines_with = [&](const std::string& text) {
+    size_t n = 0;
+    for (auto at = log.find(text); at != std::string::npos;
+         at = log.find(text, at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(lines_with(" connected from ") == 20);
+  CHECK(lines_with(" authentication failed: wrong token") == 20);
+  CHECK(lines_with(" disconnected: ") == 20);
+}

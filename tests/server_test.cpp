@@ -295,7 +295,8 @@ TEST_CASE(
         outcome::denied_closed);
 }
 
-TEST_CASE("a new capacity applies to the next scan and a facility in use stays") {
+TEST_CASE(
+    "a new capacity applies to the next scan and a facility in use stays") {
   test_db db;
   W w{db};
   test_server s{db};

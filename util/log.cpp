@@ -68,6 +68,22 @@ bool parse_log_level(std::string_view name, log_level& out) {
   return false;
 }
 
+bool log_limiter::allow(clock::time_point now, uint64_t& held_back) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (now - window_ >= period_) {
+    window_ = now;
+    in_window_ = 0;
+  }
+  if (in_window_ >= burst_) {
+    ++held_back_;
+    return false;
+  }
+  ++in_window_;
+  held_back = held_back_;
+  held_back_ = 0;
+  return true;
+}
+
 void write_log(log_level level, std::string_view component,
                std::string_view message) {
   std::string line = timestamp();
