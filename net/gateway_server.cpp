@@ -4,8 +4,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <deque>
-
 #include <caf/all.hpp>
 
 #include "net/gateway_stream.hpp"
@@ -133,6 +131,9 @@ std::atomic<uint64_t> next_connection_id{1};
 
 // How long a closing TLS connection waits for the gateway's close_notify.
 constexpr auto tls_shutdown_limit = std::chrono::seconds{1};
+
+// A write buffer that grew past this during a burst is given back after.
+constexpr size_t keep_write_buffer = 16 * 1024;
 
 // A gateway ends its sending side with a TCP FIN (eof) or, over TLS, with
 // close_notify (eof) or a bare FIN (stream_truncated).
@@ -428,19 +429,24 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
 
   void send(std::string line) {
     if (phase_ == phase::closed) return;
-    queued_bytes_ += line.size();
-    if (queued_bytes_ > server_.options().max_write_queue) {
+    if (pending_.size() + in_write_.size() + line.size() >
+        server_.options().max_write_queue) {
       close("the gateway does not read its answers");
       return;
     }
-    outbox_.push_back(std::move(line));
+    pending_ += line;
     if (!writing_) write_next();
   }
 
+  // Answers that arrive while a write runs collect in pending_ and go out
+  // together in the next one: one system call (and one TLS record) for
+  // many lines, and no allocation per line.
   void write_next() {
     writing_ = true;
+    in_write_.swap(pending_);
+    pending_.clear();
     stream_.async_write(
-        asio::buffer(outbox_.front()),
+        asio::buffer(in_write_),
         asio::bind_executor(strand_,
                             [self = shared_from_this()](error_code ec, size_t) {
                               self->on_written(ec);
@@ -454,9 +460,12 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
       close("write failed: " + ec.message());
       return;
     }
-    queued_bytes_ -= outbox_.front().size();
-    outbox_.pop_front();
-    if (!outbox_.empty())
+    in_write_.clear();
+    if (in_write_.capacity() > keep_write_buffer) {
+      // A burst is over; do not hold its high-water mark per connection.
+      in_write_.shrink_to_fit();
+    }
+    if (!pending_.empty())
       write_next();
     else if (phase_ == phase::lingering)
       close(linger_reason_);
@@ -487,7 +496,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
     if (phase_ == phase::closed || phase_ == phase::lingering) return;
     phase_ = phase::lingering;
     linger_reason_ = std::move(reason);
-    if (!writing_ && outbox_.empty()) {
+    if (!writing_ && pending_.empty()) {
       close(linger_reason_);
       return;
     }
@@ -581,8 +590,9 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   std::string gateway_;
   std::array<char, 4096> buffer_{};
   line_reader reader_;
-  std::deque<std::string> outbox_;
-  size_t queued_bytes_ = 0;
+  // Answers not yet written, bounded together by gateway.max-write-queue.
+  std::string pending_;
+  std::string in_write_;
   bool writing_ = false;
   bool tls_ready_ = false;  // handshake done: close_notify can be sent
   size_t inflight_ = 0;
