@@ -295,13 +295,17 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
       close(sending_side_ended(ec) ? "closed by the gateway" : ec.message());
       return;
     }
-    last_activity_ = std::chrono::steady_clock::now();
     reader_.feed({buffer_.data(), n});
+    // Only whole lines count as activity: a client that trickles a byte at
+    // a time and never ends a line is idle.
+    bool got_line = false;
     while (phase_ == phase::hello || phase_ == phase::ready) {
       auto line = reader_.next_line();
       if (!line) break;
+      got_line = true;
       handle(*line);
     }
+    if (got_line) last_activity_ = std::chrono::steady_clock::now();
     if (reader_.too_long() &&
         (phase_ == phase::hello || phase_ == phase::ready)) {
       send(format_err(std::nullopt, err_code::line_too_long,

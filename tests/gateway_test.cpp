@@ -724,6 +724,69 @@ TEST_CASE("connections beyond the limit get busy and are closed") {
   CHECK(four.login("gw-2", token_2) == "WELCOME 1 facilityd-test");
 }
 
+TEST_CASE("clients trickling bytes hold the connection limit only briefly") {
+  fixture f;
+  server_process server{
+      f.db,
+      {"--gateway.max-connections=4", "--gateway.hello-timeout=1s",
+       "--gateway.idle-timeout=2s"}};
+  // Every place is taken by a client that sends a byte every 100 ms and
+  // never ends a line: two before HELLO, two after logging in.
+  std::vector<std::unique_ptr<gateway_client>> slow;
+  for (int i = 0; i < 4; ++i)
+    slow.push_back(std::make_unique<gateway_client>(server.port()));
+  slow[2]->login("gw-1", token);
+  slow[3]->login("gw-2", token_2);
+  const std::string hello = "HELLO gw-1 " + std::string(100, 'x');
+  const std::string ping = "PING " + std::string(100, 'y');
+  {
+    gateway_client refused{server.port()};
+    CHECK(starts_with(refused.line(), "ERR - busy "));
+  }
+
+  // The deadline for HELLO runs from the connect, and after login only a
+  // whole line counts as activity, so a byte now and then buys nothing.
+  auto start = steady::now();
+  std::vector<std::chrono::milliseconds> closed_after(4, 0ms);
+  for (size_t pos = 0; pos < hello.size(); ++pos) {
+    size_t open = 0;
+    for (size_t i = 0; i < slow.size(); ++i) {
+      if (closed_after[i] > 0ms) continue;
+      if (slow[i]->closed_by_server(5ms)) {
+        closed_after[i] = since(start);
+        continue;
+      }
+      ++open;
+      slow[i]->send_within(std::string(1, (i < 2 ? hello : ping)[pos]), 100ms);
+    }
+    if (open == 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  INFO("closed after " << closed_after[0].count() << ", "
+                       << closed_after[1].count() << ", "
+                       << closed_after[2].count() << ", "
+                       << closed_after[3].count() << " ms");
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(closed_after[i] >= 800ms);
+    CHECK(closed_after[i] < 1800ms);
+  }
+  for (size_t i = 2; i < 4; ++i) {
+    CHECK(closed_after[i] >= 1800ms);
+    CHECK(closed_after[i] < 3000ms);
+  }
+  CHECK(server.log().find("disconnected: no HELLO within 1000 ms") !=
+        std::string::npos);
+  CHECK(server.log().find("gateway=gw-1 disconnected: idle for") !=
+        std::string::npos);
+
+  // The places are free again for gateways that talk.
+  std::this_thread::sleep_for(200ms);
+  gateway_client gw{server.port()};
+  CHECK(gw.login("gw-1", token) == "WELCOME 1 facilityd-test");
+  gw.send(scan_line(1, W::lab_door, W::b_k1));
+  CHECK(starts_with(gw.line(), "ACK 1 checked_in"));
+}
+
 TEST_CASE("the log tells of connects, logins and disconnects, never a token") {
   fixture f;
   const std::string wrong = "wrong-secret-7f3a";
