@@ -143,6 +143,48 @@ TEST_CASE("a database that stops answering makes scans unavailable, not hang") {
   CHECK(f.db.invariant_violations().empty());
 }
 
+TEST_CASE("a commit whose answer is lost is settled from the database") {
+  fixture f;
+  server_process server{f.db, f.args()};
+  gateway_client gw{server.port()};
+  gw.login(W::gateway, token);
+  gw.send(scan_line(1, W::b_k1));
+  REQUIRE(starts_with(gw.line(), "ACK 1 checked_in"));
+
+  // Mia's check-in reaches PostgreSQL and commits, but its answer never
+  // comes back: the connection dies first. The server cannot know whether
+  // it committed.
+  f.proxy.swallow_replies();
+  gw.send(scan_line(2, W::b_m1));
+  auto deadline = steady::now() + 10s;
+  while (f.db.count("SELECT count(*) FROM scans") < 2 &&
+         steady::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(f.db.count("SELECT count(*) FROM scans") == 2);
+  CHECK_FALSE(gw.line(300ms));
+  f.proxy.reset_connections();
+
+  // It reads the facility again on a new connection and finds the scan
+  // committed: the gateway gets the ACK of what the database holds, not
+  // an error, and nothing is written twice.
+  auto ack = gw.line();
+  INFO(ack.value_or("(nothing)"));
+  CHECK(ack == ack_in_db(f.db, W::gateway, 2));
+  CHECK(starts_with(ack, "ACK 2 checked_in"));
+  CHECK(server.log().find("re-read from the database") != std::string::npos);
+  CHECK(f.db.count("SELECT count(*) FROM scans") == 2);
+  CHECK(open_visits(f.db) == 2);
+
+  // Memory agrees: Mia's next scan checks her out, and Kim leaving then
+  // closes nothing else.
+  gw.send(scan_line(3, W::b_m1));
+  CHECK(starts_with(gw.line(), "ACK 3 checked_out "));
+  gw.send(scan_line(4, W::b_k1));
+  CHECK(starts_with(gw.line(), "ACK 4 checked_out_closed "));
+  CHECK(open_visits(f.db) == 0);
+  CHECK(f.db.invariant_violations().empty());
+}
+
 TEST_CASE("a server started while the database is down waits for it") {
   fixture f;
   f.proxy.cut();

@@ -73,6 +73,16 @@ void tcp_proxy::cut() {
 void tcp_proxy::stall() {
   set_mode(mode::stalled);
 }
+void tcp_proxy::swallow_replies() {
+  set_mode(mode::swallowing);
+}
+void tcp_proxy::reset_connections() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    reset_ = true;
+  }
+  set_mode(mode::relay);
+}
 void tcp_proxy::restore() {
   set_mode(mode::relay);
 }
@@ -117,6 +127,7 @@ bool tcp_proxy::pump(int from, int to) {
   std::array<char, 16384> buf{};
   auto n = ::read(from, buf.data(), buf.size());
   if (n <= 0) return false;
+  if (to < 0) return true;
   for (ssize_t done = 0; done < n;) {
     auto w = ::write(to, buf.data() + done, static_cast<size_t>(n - done));
     if (w <= 0) return false;
@@ -129,7 +140,8 @@ void tcp_proxy::run() {
   mode current = mode::relay;
   while (!stop_) {
     std::vector<pollfd> fds{{wake_[0], POLLIN, 0}};
-    if (current == mode::relay) {
+    bool relaying = current == mode::relay || current == mode::swallowing;
+    if (relaying) {
       fds.push_back({listener_, POLLIN, 0});
       for (auto& p : pairs_) {
         fds.push_back({p.client, POLLIN, 0});
@@ -143,6 +155,10 @@ void tcp_proxy::run() {
       while (::read(wake_[0], drain, sizeof(drain)) > 0) {
       }
       std::lock_guard<std::mutex> guard{mtx_};
+      if (reset_) {
+        close_all();
+        reset_ = false;
+      }
       if (mode_ == mode::cut && current != mode::cut) {
         close_all();
         ::close(listener_);  // new connections are refused
@@ -155,7 +171,7 @@ void tcp_proxy::run() {
       seen_.notify_all();
       continue;
     }
-    if (current != mode::relay) continue;
+    if (!relaying) continue;
 
     auto polled = pairs_.size();
     if (fds[1].revents & POLLIN) accept_one();
@@ -165,7 +181,8 @@ void tcp_proxy::run() {
       auto from_client = fds[2 + 2 * i].revents;
       auto from_server = fds[3 + 2 * i].revents;
       bool ok = (!from_client || pump(p.client, p.server)) &&
-                (!from_server || pump(p.server, p.client));
+                (!from_server ||
+                 pump(p.server, current == mode::swallowing ? -1 : p.client));
       if (ok) {
         alive.push_back(p);
       } else {

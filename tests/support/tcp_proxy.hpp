@@ -17,6 +17,11 @@ namespace facilityd::test {
 ///   when PostgreSQL stops or its host goes away;
 /// - stall(): connections stay open but nothing passes in either direction,
 ///   as when the database hangs or the network drops packets;
+/// - swallow_replies(): what the client sends still reaches the server,
+///   but the server's answers are thrown away, as when a connection dies
+///   after PostgreSQL received a request and before its reply got back;
+/// - reset_connections(): every relayed connection is reset and relaying
+///   goes on for new ones, as when a network path drops its connections;
 /// - restore(): back to relaying. Connections reset by cut() stay gone;
 ///   those stalled carry on.
 ///
@@ -33,13 +38,15 @@ class tcp_proxy {
 
   void cut();
   void stall();
+  void swallow_replies();
+  void reset_connections();
   void restore();
 
   /// Connections accepted since the start, cut ones included.
   size_t accepted() const { return accepted_.load(); }
 
  private:
-  enum class mode { relay, stalled, cut };
+  enum class mode { relay, swallowing, stalled, cut };
   struct pair {
     int client = -1;
     int server = -1;
@@ -50,6 +57,7 @@ class tcp_proxy {
   void accept_one();
   void close_all();
   /// Moves what is readable on `from` to `to`; false when either closed.
+  /// With `to` of -1, reads and drops what is readable.
   static bool pump(int from, int to);
   void set_mode(mode m);
   void wake();
@@ -64,6 +72,7 @@ class tcp_proxy {
   std::condition_variable seen_;
   mode mode_ = mode::relay;
   bool pending_ = false;     // a mode change the relay thread has not seen
+  bool reset_ = false;       // with pending_: reset every connection first
   std::vector<pair> pairs_;  // the relay thread's alone
   std::thread thread_;
 };
