@@ -35,6 +35,7 @@ class server_process {
   server_process& operator=(const server_process&) = delete;
 
   uint16_t port() const { return port_; }
+  int pid() const { return pid_; }
 
   /// The admin endpoint's port; 0 when the binary has none.
   uint16_t admin_port() const { return admin_port_; }
