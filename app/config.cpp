@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include <chrono>
+#include <filesystem>
 
 namespace facilityd {
 
@@ -9,6 +10,16 @@ namespace {
 template <class Duration>
 Duration as(caf::timespan x) {
   return std::chrono::duration_cast<Duration>(x);
+}
+
+// What a value of an option's type looks like in the INI file.
+std::string expected_form(caf::string_view type) {
+  if (type == "timespan") return "a duration such as 5s or 250ms";
+  if (type == "string") return "a string in double quotes";
+  if (type == "boolean") return "true or false";
+  if (type == "atom") return "a word in single quotes";
+  if (type.find("int") != caf::string_view::npos) return "a whole number";
+  return std::string{type.begin(), type.end()};
 }
 
 }  // namespace
@@ -109,6 +120,27 @@ std::string facilityd_config::validate() const {
     return "gateway.scan-timeout must be longer than db.request-timeout";
   if (tls && (tls_cert_file.empty() || tls_key_file.empty()))
     return "gateway.tls needs gateway.tls-cert-file and gateway.tls-key-file";
+  return {};
+}
+
+std::string facilityd_config::check_file(const std::string& path) const {
+  if (path.empty() || !std::filesystem::exists(path)) return {};
+  auto content = parse_config_file(path.c_str());
+  // A file CAF cannot read or parse has already been refused by parse().
+  if (!content) return {};
+  for (const auto& [section, entries] : *content) {
+    const auto* keys = caf::get_if<caf::config_value::dictionary>(&entries);
+    if (keys == nullptr) continue;
+    for (const auto& [key, value] : *keys) {
+      auto where = path + ": [" + section + "] " + key;
+      const auto* opt = custom_options_.qualified_name_lookup(section, key);
+      if (opt == nullptr)
+        return where + " is not an option (facilityd --help lists them)";
+      if (opt->check(value))
+        return where + " must be " + expected_form(opt->type_name()) +
+               ", not " + caf::to_string(value);
+    }
+  }
   return {};
 }
 

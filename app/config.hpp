@@ -25,6 +25,12 @@ class facilityd_config : public caf::actor_system_config {
   /// Returns an empty string when everything is fine, else the problem.
   std::string validate() const;
 
+  /// Checks the INI file at `path` for what CAF's parser lets pass without
+  /// a word: keys that are no option and values of the wrong type, which it
+  /// ignores. Empty when the file is fine or does not exist, else the
+  /// problem, naming the file, the section and the key.
+  std::string check_file(const std::string& path) const;
+
   pg_store_options store_options() const;
   gateway_options gateway() const;
   server_options actor_options() const;

@@ -31,8 +31,9 @@ namespace {
 using namespace facilityd;
 
 // CAF renders configuration errors as "parser_error(not_an_option, ...)";
-// this says the same in words a user reads at a glance.
-std::string render_error(const caf::error& e) {
+// this says the same in words a user reads at a glance. An error in the
+// INI file `config_file` carries its line and column, and says so.
+std::string render_error(const caf::error& e, const std::string& config_file) {
   if (e.category() == errc_category) return describe(e);
   std::string what;
   if (e.category() == caf::atom("parser"))
@@ -43,7 +44,23 @@ std::string render_error(const caf::error& e) {
     return caf::actor_system_config::render(e);
   for (auto& c : what)
     if (c == '_') c = ' ';
-  if (!e.context().empty()) what += ": " + caf::to_string(e.context());
+  const auto& ctx = e.context();
+  if (ctx.match_elements<caf::settings>()) {
+    const auto& at = ctx.get_as<caf::settings>(0);
+    auto line = at.find("line");
+    auto column = at.find("column");
+    if (line != at.end() && column != at.end())
+      return config_file + ", line " + caf::to_string(line->second) +
+             ", column " + caf::to_string(column->second) + ": " + what;
+    auto argument = at.find("argument");
+    if (argument != at.end()) {
+      if (const auto* text = caf::get_if<std::string>(&argument->second))
+        return *text + ": " + what;
+    }
+  }
+  if (ctx.match_elements<std::string>())
+    return what + " " + ctx.get_as<std::string>(0);
+  if (!ctx.empty()) what += ": " + caf::to_string(ctx);
   return what;
 }
 
@@ -313,11 +330,15 @@ int main(int argc, char** argv) {
     facilityd_config cfg;
     auto args = with_long_help(argc, argv);
     if (auto err = cfg.parse(argc, args.data(), "facilityd.ini")) {
-      std::cerr << "facilityd: bad configuration: " << render_error(err)
-                << "\n";
+      std::cerr << "facilityd: bad configuration: "
+                << render_error(err, cfg.config_file_path) << "\n";
       return 2;
     }
     if (cfg.cli_helptext_printed) return 0;
+    if (auto problem = cfg.check_file(cfg.config_file_path); !problem.empty()) {
+      std::cerr << "facilityd: bad configuration: " << problem << "\n";
+      return 2;
+    }
     if (auto problem = cfg.validate(); !problem.empty()) {
       std::cerr << "facilityd: bad configuration: " << problem << "\n";
       return 2;

@@ -5,11 +5,15 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 #include "tests/support/history.hpp"
 #include "tests/support/server_process.hpp"
@@ -166,4 +170,85 @@ TEST_CASE("SIGTERM finishes the scans in flight and exits 0") {
   CHECK(acked >= 20);
   CHECK(server.log().find("stopped") != std::string::npos);
   require_invariants(db);
+}
+
+namespace {
+
+// A fresh folder for configuration files, removed with everything in it
+// at the end of the test.
+class config_folder {
+ public:
+  config_folder() {
+    char name[] = "/tmp/facilityd-config-XXXXXX";
+    if (::mkdtemp(name) == nullptr) throw std::runtime_error("no mkdtemp");
+    path_ = name;
+  }
+  ~config_folder() { std::filesystem::remove_all(path_); }
+  config_folder(const config_folder&) = delete;
+  config_folder& operator=(const config_folder&) = delete;
+
+  // Writes `text` to the file `name` in the folder; returns its path.
+  std::string file(const std::string& name, const std::string& text) const {
+    auto path = path_ + "/" + name;
+    std::ofstream{path} << text;
+    return path;
+  }
+
+ private:
+  std::string path_;
+};
+
+// facilityd's output when started with `args`, which must end it with
+// exit status 2 before it reaches for the database.
+std::string refused(const std::vector<std::string>& args) {
+  auto r = run_facilityd(args);
+  INFO(r.output);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("INFO") == std::string::npos);
+  return r.output;
+}
+
+}  // namespace
+
+TEST_CASE("a bad configuration stops the start with status 2 and says where") {
+  config_folder folder;
+  auto syntax =
+      folder.file("syntax.ini", "[db]\npool-size = 4\nqueue-limit = lots\n");
+  CHECK(refused({"--config-file=" + syntax}) ==
+        "facilityd: bad configuration: " + syntax +
+            ", line 3, column 16: unexpected character\n");
+
+  // CAF's parser takes these two without a word and would run on the
+  // defaults instead.
+  auto typo = folder.file("typo.ini", "[db]\npool-sise = 8\n");
+  CHECK(refused({"--config-file=" + typo}) ==
+        "facilityd: bad configuration: " + typo +
+            ": [db] pool-sise is not an option (facilityd --help lists"
+            " them)\n");
+  auto wrong_type = folder.file("type.ini", "[gateway]\nidle-timeout = 60\n");
+  CHECK(refused({"--config-file=" + wrong_type}) ==
+        "facilityd: bad configuration: " + wrong_type +
+            ": [gateway] idle-timeout must be a duration such as 5s or"
+            " 250ms, not 60\n");
+
+  CHECK(refused({"--config-file=/nonexistent/facilityd.ini"}) ==
+        "facilityd: bad configuration: cannot open file"
+        " /nonexistent/facilityd.ini\n");
+  CHECK(refused({"--db.pool-size=many"}) ==
+        "facilityd: bad configuration: --db.pool-size=many: unexpected"
+        " character\n");
+  CHECK(refused({"--db.pool-sise=8"}) ==
+        "facilityd: bad configuration: --db.pool-sise=8: not an option\n");
+  CHECK(refused({"--db.pool-size=0"}) ==
+        "facilityd: bad configuration: db.pool-size must be between 1 and"
+        " 256\n");
+
+  // The example configuration that comes with the server passes.
+  auto example =
+      run_facilityd({"--config-file=" + std::string{FACILITYD_SOURCE_DIR} +
+                         "/config/facilityd.ini",
+                     "--db.dsn=host=127.0.0.1 port=1", "--db.startup-wait=1s",
+                     "--db.connect-timeout=1s"});
+  CHECK(example.status == 1);
+  CHECK(example.output.find("start-up failed") != std::string::npos);
 }
