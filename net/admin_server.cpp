@@ -4,12 +4,12 @@
 
 #include <deque>
 #include <fstream>
-#include <mutex>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
 #include "net/admin_service.hpp"
+#include "net/strand_channel.hpp"
 #include "net/token.hpp"
 #include "persistence/errc.hpp"
 #include "util/log.hpp"
@@ -65,15 +65,7 @@ std::string admin_token_from_file(const std::string& path) {
 class admin_session;
 
 /// Carries answers and events from the session's actor to its strand.
-struct admin_channel {
-  std::mutex mtx;
-  bool open = true;
-  asio::any_io_executor strand;
-  std::weak_ptr<admin_session> session;
-
-  template <class F>
-  void post(F f);
-};
+using admin_channel = strand_channel<admin_session>;
 
 class admin_session : public std::enable_shared_from_this<admin_session> {
  public:
@@ -85,9 +77,7 @@ class admin_session : public std::enable_shared_from_this<admin_session> {
   ~admin_session() { end_channel(); }
 
   void start() {
-    channel_ = std::make_shared<admin_channel>();
-    channel_->strand = strand_;
-    channel_->session = weak_from_this();
+    channel_ = std::make_shared<admin_channel>(strand_, weak_from_this());
     bridge_ = server_.system().spawn(
         [ch = channel_, service = server_.service()](
             caf::event_based_actor* self) -> caf::behavior {
@@ -289,10 +279,7 @@ class admin_session : public std::enable_shared_from_this<admin_session> {
   }
 
   void end_channel() {
-    if (channel_) {
-      std::lock_guard<std::mutex> guard{channel_->mtx};
-      channel_->open = false;
-    }
+    if (channel_) channel_->close();
     if (bridge_) caf::anon_send_exit(bridge_, caf::exit_reason::user_shutdown);
     bridge_ = nullptr;
   }
@@ -314,15 +301,6 @@ class admin_session : public std::enable_shared_from_this<admin_session> {
   std::shared_ptr<admin_channel> channel_;
   caf::actor bridge_;
 };
-
-template <class F>
-void admin_channel::post(F f) {
-  std::lock_guard<std::mutex> guard{mtx};
-  if (!open) return;
-  auto s = session.lock();
-  if (!s) return;
-  asio::post(strand, [s, f = std::move(f)]() mutable { f(*s); });
-}
 
 // -- the server
 // -------------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 #include "net/gateway_stream.hpp"
 #include "net/protocol.hpp"
+#include "net/strand_channel.hpp"
 #include "net/token.hpp"
 #include "persistence/errc.hpp"
 #include "util/log.hpp"
@@ -56,28 +57,12 @@ void gateway_credentials::replace(table t) {
 /// Carries answers from the scan bridge (an actor) to the session's strand.
 /// Once the session has closed, answers are dropped: the scans committed all
 /// the same, and the gateway gets them as replays when it resends.
-class reply_channel {
- public:
-  using executor = asio::any_io_executor;
+using reply_channel = strand_channel<gateway_session>;
 
-  reply_channel(executor strand, std::weak_ptr<gateway_session> s)
-      : strand_(std::move(strand)), session_(std::move(s)) {}
-
-  /// `received`: when the scan's line was read (steady clock, in its own
-  /// ticks), carried along for the answer's latency.
-  void deliver(uint64_t seq, int64_t received, caf::expected<scan_reply> r);
-
-  void close() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    open_ = false;
-  }
-
- private:
-  std::mutex mtx_;
-  bool open_ = true;
-  executor strand_;
-  std::weak_ptr<gateway_session> session_;
-};
+// `received`: when the scan's line was read (steady clock, in its own ticks),
+// carried along for the answer's latency.
+static void deliver(reply_channel& channel, uint64_t seq, int64_t received,
+                    caf::expected<scan_reply> r);
 
 namespace {
 
@@ -95,10 +80,10 @@ caf::behavior scan_bridge(caf::event_based_actor* self, registry_actor registry,
                   stats->record(
                       std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - sent));
-                  channel->deliver(seq, received, std::move(r));
+                  deliver(*channel, seq, received, std::move(r));
                 },
                 [=](caf::error& e) {
-                  channel->deliver(seq, received, std::move(e));
+                  deliver(*channel, seq, received, std::move(e));
                 });
       },
   };
@@ -610,14 +595,10 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   caf::actor bridge_;
 };
 
-void reply_channel::deliver(uint64_t seq, int64_t received,
-                            caf::expected<scan_reply> r) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (!open_) return;
-  auto s = session_.lock();
-  if (!s) return;
-  asio::post(strand_, [s, seq, received, r = std::move(r)]() mutable {
-    s->on_reply(seq, received, std::move(r));
+static void deliver(reply_channel& channel, uint64_t seq, int64_t received,
+                    caf::expected<scan_reply> r) {
+  channel.post([seq, received, r = std::move(r)](gateway_session& s) mutable {
+    s.on_reply(seq, received, std::move(r));
   });
 }
 
