@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+export FACILITYD_BUILD_DIR=${FACILITYD_BUILD_DIR:-build}
 PG_DIR=${FACILITYD_TEST_PG_DIR:-var/test-pg}
 PG_PORT=${FACILITYD_TEST_PG_PORT:-54339}
 
@@ -21,4 +22,4 @@ trap 'scripts/pg.sh stop "$PG_DIR"' EXIT
 eval "$(scripts/pg.sh env "$PG_DIR" "$PG_PORT")"
 export FACILITYD_TEST_PG_DIR=$PG_DIR FACILITYD_TEST_PG_PORT=$PG_PORT
 
-ctest --test-dir build --output-on-failure -j 2 "$@"
+ctest --test-dir "$FACILITYD_BUILD_DIR" --output-on-failure -j 2 "$@"

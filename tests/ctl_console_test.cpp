@@ -258,7 +258,7 @@ TEST_CASE("the console reads commands from a pipe too") {
 TEST_CASE("the console outlives its server and says what went wrong") {
   fixture f;
   auto t = f.console();
-  REQUIRE(f.server.stop(SIGTERM, 20s) == 0);
+  REQUIRE_MESSAGE(f.server.stop(SIGTERM, 20s) == 0, f.server.log());
   t->type("status\r");
   CHECK_MESSAGE(t->wait_for("facilityctl: cannot reach facilityd"),
                 t->output());

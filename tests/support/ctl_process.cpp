@@ -68,8 +68,13 @@ ctl_env::~ctl_env() {
 std::vector<std::string> ctl_env::variables() const {
   std::vector<std::string> out{"HOME=" + home_, "TZ=UTC", "TERM=xterm",
                                "USER=tester", "LANG=C.UTF-8"};
-  if (const char* path = std::getenv("PATH"))
-    out.push_back("PATH=" + std::string{path});
+  // PATH, and the sanitizers' settings when the tests run under them
+  // (scripts/test-sanitizers.sh), come from the test's own environment.
+  for (const char* name :
+       {"PATH", "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"}) {
+    if (const char* value = std::getenv(name))
+      out.push_back(std::string{name} + "=" + value);
+  }
   // A variable in `extra` replaces one set above.
   for (const auto& e : extra) {
     auto name = e.substr(0, e.find('=') + 1);
