@@ -482,6 +482,24 @@ TEST_CASE("revoking the last keyholder inside closes the facility") {
   CHECK(f.scan(W::b_m1) == "checked_in");
 }
 
+TEST_CASE("suspending the last keyholder inside closes the facility") {
+  fixture f;
+  for (auto b : {W::b_k1, W::b_m1, W::b_m2})
+    REQUIRE(f.scan(b) == "checked_in");
+  auto r = f.ctl({"participant", "suspend", id(f.w.k1)});
+  CHECK(r.status == 0);
+  CHECK(f.open_visits("facility_id = " + id(f.w.lab)) == 0);
+  // Kim's own visit ends as staff's doing, the others' as a force-close.
+  CHECK(f.db.scalar("SELECT close_reason FROM visits WHERE participant_id = " +
+                    id(f.w.k1)) == "admin_close");
+  CHECK(f.db.count("SELECT count(*) FROM visits WHERE close_reason ="
+                   " 'force_close' AND facility_id = " +
+                   id(f.w.lab)) == 2);
+  CHECK(f.db.invariant_violations().empty());
+  CHECK(f.scan(W::b_k1) == "denied_suspended");
+  CHECK(f.scan(W::b_m1) == "denied_closed");
+}
+
 TEST_CASE("revoking a keyholder with another one inside closes nothing") {
   fixture f;
   for (auto b : {W::b_k1, W::b_k2, W::b_m1})
