@@ -89,8 +89,9 @@ caf::behavior scan_bridge(caf::event_based_actor* self, registry_actor registry,
   };
 }
 
-// Every failure tells the gateway the scan was not applied and may be sent
-// again; the codes say when a resend is worth it.
+// Every failure tells the gateway to send the scan again; the codes say
+// when a resend is worth it. Only `unavailable` may follow a commit whose
+// answer was lost, so only it does not claim the scan was not applied.
 err_code protocol_code(const caf::error& e) {
   switch (errc_of(e)) {
     case errc::busy:
@@ -163,8 +164,8 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
   // database hosts) stay in the log.
   void on_failure(uint64_t seq, const caf::error& e) {
     auto code = protocol_code(e);
-    LOG_DEBUG("gateway",
-              label() << " scan " << seq << " not applied: " << describe(e));
+    LOG_DEBUG("gateway", label()
+                             << " scan " << seq << " failed: " << describe(e));
     switch (code) {
       case err_code::busy:
         send(format_err(seq, code, "server busy, not applied; send again"));
@@ -173,8 +174,7 @@ class gateway_session : public std::enable_shared_from_this<gateway_session> {
         send(format_err(seq, code, "server shutting down, not applied"));
         break;
       default:
-        send(format_err(seq, code,
-                        "database unavailable, not applied; send again"));
+        send(format_err(seq, code, "database unavailable; send again"));
     }
   }
 
