@@ -18,6 +18,9 @@ std::string expected_form(caf::string_view type) {
   if (type == "string") return "a string in double quotes";
   if (type == "boolean") return "true or false";
   if (type == "atom") return "a word in single quotes";
+  // CAF names integer types by their width: uint16 (the ports), uint64, ...
+  if (type == "uint16") return "a whole number from 0 to 65535";
+  if (type.find("uint") == 0) return "a whole number from 0 up";
   if (type.find("int") != caf::string_view::npos) return "a whole number";
   return std::string{type.begin(), type.end()};
 }

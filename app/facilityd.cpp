@@ -42,6 +42,8 @@ std::string render_error(const caf::error& e, const std::string& config_file) {
     what = caf::to_string(static_cast<caf::sec>(e.code()));
   else
     return caf::actor_system_config::render(e);
+  if (what == "integer_overflow" || what == "integer_underflow")
+    what = "number out of range";
   for (auto& c : what)
     if (c == '_') c = ' ';
   const auto& ctx = e.context();

@@ -237,6 +237,18 @@ TEST_CASE("a bad configuration stops the start with status 2 and says where") {
   CHECK(refused({"--db.pool-size=many"}) ==
         "facilityd: bad configuration: --db.pool-size=many: unexpected"
         " character\n");
+  CHECK(refused({"--gateway.port=99999"}) ==
+        "facilityd: bad configuration: --gateway.port=99999: number out of"
+        " range\n");
+  auto port = folder.file("port.ini", "[gateway]\nport = 99999\n");
+  CHECK(refused({"--config-file=" + port}) ==
+        "facilityd: bad configuration: " + port +
+            ": [gateway] port must be a whole number from 0 to 65535, not"
+            " 99999\n");
+  auto negative = folder.file("negative.ini", "[db]\npool-size = -4\n");
+  CHECK(refused({"--config-file=" + negative}) ==
+        "facilityd: bad configuration: " + negative +
+            ": [db] pool-size must be a whole number from 0 up, not -4\n");
   CHECK(refused({"--db.pool-sise=8"}) ==
         "facilityd: bad configuration: --db.pool-sise=8: not an option\n");
   CHECK(refused({"--db.pool-size=0"}) ==
